@@ -1,0 +1,28 @@
+/* opt.h — the pass pipeline and fusion. opt_pipeline runs, in order: verify, constant folding,
+ * algebraic simplification (bit-exact identities only), CSE, DCE, verify; BUD_DEBUG=fold,cse,...
+ * dumps the IR after the named passes to stderr (and every stage goes into `explain` when given).
+ * opt_fuse assigns every node to a fusion group. */
+#ifndef BUD_OPT_H
+#define BUD_OPT_H
+
+#include "ir/ir.h"
+
+/* Consumes nothing: returns a new optimized graph in *out (caller frees), or a status. */
+BudStatus opt_pipeline(BudContext *ctx, const IrGraph *in, IrGraph **out, StrBuf *explain);
+
+/* group[id] for each node: -1 for inputs and constants (not computed), else a group number in
+ * [0, *ngroups), numbered in execution order. */
+BudStatus opt_fuse(BudContext *ctx, const IrGraph *g, int32_t *group, int32_t *ngroups);
+
+/* The individual passes (each returns a new graph in *out). */
+BudStatus opt_fold(BudContext *ctx, const IrGraph *in, IrGraph **out);
+BudStatus opt_simplify(BudContext *ctx, const IrGraph *in, IrGraph **out);
+BudStatus opt_cse(BudContext *ctx, const IrGraph *in, IrGraph **out);
+BudStatus opt_dce(BudContext *ctx, const IrGraph *in, IrGraph **out);
+
+/* Builds a runnable program from an optimized graph: fusion, buffers, plans (plan_lower).
+ * Appends fusion groups and plans to explain when given. */
+BudStatus program_build(BudContext *ctx, IrGraph *g, BudProgram **out, StrBuf *explain);
+void program_free(BudProgram *p);
+
+#endif

@@ -1,0 +1,158 @@
+/* plan.h — the Plan: one fusion group lowered to a linear IR over virtual vector registers (SSA:
+ * each vreg is defined once), with the loop structure as data (the schedule). Back ends (the
+ * blocked VM, the x86 emitter) consume plans; the runtime drives them through one kernel ABI.
+ * Also the compiled Program: groups in order, the buffers between them, inputs and outputs.
+ * Entry points: plan_lower (group -> Plan), plan_print, program_* (see below).
+ */
+#ifndef BUD_PLAN_H
+#define BUD_PLAN_H
+
+#include "ir/ir.h"
+
+/* ---- the linear IR ---------------------------------------------------------------------------- */
+
+typedef enum LKind {
+  LK_LOAD,   /* dst = operand[slot][i]                          (dtype: the operand's dtype)     */
+  LK_CONST,  /* dst = consts[slot] broadcast                    (dtype: the constant's dtype)    */
+  LK_OP,     /* dst = op(src[0..nin-1])                         (dtype: result; operands' dtypes
+                                                                    are vreg_dtype[src[k]])       */
+  LK_STORE,  /* operand[slot][i] = src[0]                        (dtype: stored dtype == src's)  */
+  LK_REDUCE, /* reduces[slot] accumulates src[0]                 (dtype: src's dtype)            */
+} LKind;
+
+typedef struct LInst {
+  uint8_t kind;   /* LKind */
+  uint8_t dtype;  /* BudDType, see LKind */
+  uint16_t op;    /* Op, for LK_OP */
+  uint8_t nin;    /* operand count, for LK_OP */
+  uint8_t pad_;
+  int16_t dst;    /* defined vreg, or -1 */
+  int16_t src[3]; /* used vregs, -1 when absent */
+  int32_t slot;   /* LOAD/STORE: operand slot; CONST: const index; REDUCE: reduction index */
+} LInst;
+
+typedef struct PlanOperand {
+  uint8_t dtype;     /* BudDType */
+  bool is_output;
+  int32_t buffer;    /* index into Program.buffers */
+} PlanOperand;
+
+typedef struct PlanConst {
+  uint8_t dtype;
+  Scalar value;
+} PlanConst;
+
+typedef struct PlanReduce {
+  uint16_t op;        /* OP_sum, OP_max, OP_argmin, ... */
+  uint8_t in_dtype;   /* dtype of the reduced values */
+  uint8_t out_dtype;  /* dtype of the result (mean of ints: float64; argmax: int64) */
+  int16_t src;        /* vreg reduced */
+  int32_t buffer;     /* Program buffer that receives the result */
+} PlanReduce;
+
+/* Tail handling and store kinds: decisions for back ends; the VM ignores what it cannot use. */
+typedef enum TailPolicy { TAIL_MASKED, TAIL_SCALAR } TailPolicy;
+typedef enum StoreKind { STORE_NORMAL, STORE_NONTEMPORAL } StoreKind;
+
+typedef struct Schedule {
+  int vec_bytes;       /* vector register width the plan targets (16, 32, 64) */
+  int unroll;          /* vectors per loop iteration */
+  int naccum;          /* independent accumulators per reduction */
+  uint8_t tail;        /* TailPolicy */
+  uint8_t store;       /* StoreKind */
+  int prefetch_bytes;  /* software prefetch distance, 0 = none */
+  int block;           /* VM block length in elements */
+  int nthreads;        /* threads the executor may use (issue 4) */
+} Schedule;
+
+/* Where reductions go: none, every axis (one result), or one axis of the iteration shape. */
+#define PLAN_NO_REDUCE (-1)
+
+typedef struct Plan {
+  LInst *insts;
+  int ninsts;
+  uint8_t *vreg_dtype;  /* nvregs entries */
+  int nvregs;
+  PlanOperand *operands; /* loads and element-wise stores, by slot */
+  int noperands;
+  PlanConst *consts;
+  int nconsts;
+  PlanReduce *reduces;
+  int nreduces;
+  Shape iter;           /* iteration shape: element-wise outputs have it; operands broadcast to it */
+  int reduce_axis;      /* PLAN_NO_REDUCE, BUD_AXIS_ALL, or an axis of iter */
+  Schedule sched;
+} Plan;
+
+/* ---- the compiled program --------------------------------------------------------------------- */
+
+typedef enum BufKind { BUF_INPUT, BUF_OUTPUT, BUF_TEMP } BufKind;
+
+typedef struct Buffer {
+  uint8_t kind;     /* BufKind */
+  uint8_t dtype;
+  Shape shape;
+  int32_t index;    /* BUF_INPUT: input number; BUF_OUTPUT: output number; BUF_TEMP: temp slot */
+  int32_t node;     /* the IR node whose value it holds */
+} Buffer;
+
+typedef enum GroupKind {
+  GROUP_FUSED,   /* a Plan: element-wise chain, optionally ending in reductions */
+  GROUP_DOT,     /* dot/matmul: a reference kernel (fast kernels come later) */
+  GROUP_COPY,    /* an output that is an input or a constant: copy/fill */
+} GroupKind;
+
+typedef struct Group {
+  GroupKind kind;
+  Plan plan;             /* GROUP_FUSED */
+  int32_t node;          /* GROUP_DOT / GROUP_COPY: the IR node computed */
+  int32_t in_buf[2];     /* GROUP_DOT: operands; GROUP_COPY: source (-1 for a constant) */
+  int32_t out_buf;       /* GROUP_DOT / GROUP_COPY */
+  struct Kernel *kernel; /* back-end code for the plan (NULL: the VM runs it) */
+} Group;
+
+struct BudProgram {
+  Arena arena;           /* everything below except the graphs and kernels */
+  IrGraph *graph;        /* the optimized graph the groups were made from */
+  Group *groups;
+  int ngroups;
+  Buffer *buffers;
+  int nbuffers;
+  int ninputs, noutputs, ntemps;
+  const char **input_names;
+  BudDType *input_dtypes;
+  Shape *input_shapes;
+  const char **output_names;
+  int32_t *output_buf;   /* buffer of each output */
+  char *explain;         /* text of every stage when compiled with explain on (malloc'd) */
+};
+
+/* Lowers one fusion group of g (the nodes with group[id] == gid) into plan p. Operand buffers
+ * are looked up in buf_of_node (node id -> buffer index, -1 when the node is computed inside the
+ * group). The plan's arrays are allocated in arena. */
+BudStatus plan_lower(BudContext *ctx, Arena *arena, const IrGraph *g, const int32_t *group,
+                     int32_t gid, const int32_t *buf_of_node, Plan *p);
+void plan_print(const Plan *p, StrBuf *sb);
+
+/* ---- the kernel ABI -------------------------------------------------------------------------- */
+
+/* One call processes elements [begin, end) of a row: element k of operand s lives at
+ * ptr[s] + k * stride[s]. Reductions accumulate into acc[r] (initialised by the caller to the
+ * reduction's identity and combined by the caller, in a fixed order, across calls). */
+typedef struct RedAcc {
+  Scalar v;        /* running value (float sums: double, also for float32) */
+  double comp;     /* spare for compensated or pairwise state */
+  int64_t index;   /* argmin/argmax: index of the best element so far */
+  int64_t count;   /* elements seen */
+} RedAcc;
+
+typedef struct BudKArgs {
+  char *ptr[BUD_MAX_OPERANDS];
+  int64_t stride[BUD_MAX_OPERANDS];
+  RedAcc *acc;
+  int64_t index_base; /* flat C-order index of element 0 of this row (argmin/argmax) */
+} BudKArgs;
+
+typedef void (*BudKernelFn)(const BudKArgs *args, int64_t begin, int64_t end);
+
+#endif /* BUD_PLAN_H */
