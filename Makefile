@@ -5,7 +5,9 @@
 #   make test      unit + golden tests        make check   everything the CI runs (tools/test-all.sh)
 #   make demo      build and run `bud demo`   make install PREFIX=/usr/local
 MODE ?= release
-CC ?= gcc
+ifeq ($(origin CC),default)
+  CC := gcc
+endif
 PREFIX ?= /usr/local
 PYTHON ?= /usr/bin/python3
 B := build/$(MODE)-$(notdir $(CC))

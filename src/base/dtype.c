@@ -20,7 +20,7 @@ enum {
   _Static_assert((int)BUD_DT_INDEX_##ID == (int)BUD_##ID, "dtypes.def order differs from BudDType");
 #include "dtypes.def"
 #undef DTYPE
-_Static_assert(BUD_DT_INDEX_COUNT == BUD_NDTYPES, "dtypes.def and BudDType differ in length");
+_Static_assert((int)BUD_DT_INDEX_COUNT == (int)BUD_NDTYPES, "dtypes.def and BudDType differ in length");
 
 bool dtype_valid(int dt) { return dt >= 0 && dt < BUD_NDTYPES; }
 
