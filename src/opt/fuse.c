@@ -1,0 +1,241 @@
+/* fuse.c — the first fusion (opt_fuse, opt_fuse_why): assigns every computed node to a group
+ * that becomes one kernel.
+ *
+ * Contract.
+ *   requires:   a verified graph (after opt_pipeline: no dead nodes, so every node but an output
+ *               has users).
+ *   produces:   group[id] for every node (-1 for inputs and constants), groups numbered in an
+ *               execution order: a group comes after every group it reads from.
+ *   rules:      walking the nodes from last to first (users before operands):
+ *               - a reduction starts a group whose iteration shape is its operand's shape; it may
+ *                 instead join an earlier-started group that already holds a reduction over the
+ *                 same operand shape and axis when no path leads from it into that group
+ *                 (sum(x) and max(x) in one pass over x);
+ *               - dot/matmul (and any op that is neither element-wise nor a reduction) is a group
+ *                 of its own;
+ *               - an element-wise node joins the group of its users when all of them are in one
+ *                 and the same fused group and its shape broadcasts to that group's iteration
+ *                 shape; a graph output joins only when its shape equals the iteration shape (it
+ *                 becomes one more store of the group); otherwise it starts a group of its own
+ *                 and `why` says which rule kept it out.
+ *               A joined node has every user in its group, so edges leave a group only from the
+ *               nodes that started it (and outputs): the group graph is acyclic, and the merge
+ *               test for reductions keeps it so.
+ *   terminates: one backward walk; one search forward from each reduction; a topological sort.
+ *   deterministic: depends only on the graph.
+ */
+#include "opt/opt.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct FuseGroup {
+  Shape iter;      /* iteration shape */
+  bool is_fused;   /* element-wise / reduction group (others: dot and the like) */
+  bool has_reduce;
+  int32_t axis;    /* of its reductions */
+  int32_t maxnode; /* largest node id in it (for a stable execution order) */
+} FuseGroup;
+
+typedef struct FuseState {
+  const IrGraph *g;
+  int32_t *ustart, *users; /* CSR: users of node i are users[ustart[i] .. ustart[i+1]) */
+  bool *is_output;
+  int32_t *mark;           /* search stamps */
+  int32_t stamp;
+  int32_t *stack;
+  FuseGroup *groups;
+  int32_t ngroups;
+} FuseState;
+
+static void fuse_state_free(FuseState *s) {
+  free(s->ustart);
+  free(s->users);
+  free(s->is_output);
+  free(s->mark);
+  free(s->stack);
+  free(s->groups);
+}
+
+static BudStatus fuse_state_init(BudContext *ctx, const IrGraph *g, FuseState *s) {
+  memset(s, 0, sizeof *s);
+  s->g = g;
+  size_t n = (size_t)g->nnodes + 1, nuses = 1;
+  for (int32_t i = 0; i < g->nnodes; i++) nuses += (size_t)g->nodes[i].nin;
+  s->ustart = calloc(n + 1, sizeof *s->ustart);
+  s->users = calloc(nuses, sizeof *s->users);
+  s->is_output = calloc(n, sizeof *s->is_output);
+  s->mark = calloc(n, sizeof *s->mark);
+  s->stack = calloc(n, sizeof *s->stack);
+  s->groups = calloc(n, sizeof *s->groups);
+  if (!s->ustart || !s->users || !s->is_output || !s->mark || !s->stack || !s->groups) {
+    fuse_state_free(s);
+    return bud_fail(ctx, BUD_ERR_NOMEM, "out of memory in fusion");
+  }
+  for (int32_t i = 0; i < g->nnodes; i++)
+    for (int k = 0; k < g->nodes[i].nin; k++) s->ustart[g->nodes[i].in[k] + 1]++;
+  for (int32_t i = 0; i < g->nnodes; i++) s->ustart[i + 1] += s->ustart[i];
+  int32_t *fill = s->stack; /* borrowed as the fill cursor */
+  for (int32_t i = 0; i < g->nnodes; i++) fill[i] = s->ustart[i];
+  for (int32_t i = 0; i < g->nnodes; i++)
+    for (int k = 0; k < g->nodes[i].nin; k++) s->users[fill[g->nodes[i].in[k]]++] = i;
+  for (int i = 0; i < g->noutputs; i++) s->is_output[g->outputs[i].node] = true;
+  return BUD_OK;
+}
+
+/* Does some path lead from node `from` to a node already in group gid? */
+static bool fuse_reaches(FuseState *s, const int32_t *group, int32_t from, int32_t gid) {
+  int32_t top = 0;
+  s->stamp++;
+  s->stack[top++] = from;
+  s->mark[from] = s->stamp;
+  while (top > 0) {
+    int32_t v = s->stack[--top];
+    for (int32_t u = s->ustart[v]; u < s->ustart[v + 1]; u++) {
+      int32_t w = s->users[u];
+      if (s->mark[w] == s->stamp) continue;
+      if (group[w] == gid) return true;
+      s->mark[w] = s->stamp;
+      s->stack[top++] = w;
+    }
+  }
+  return false;
+}
+
+static int32_t fuse_new_group(FuseState *s, const Shape *iter, bool is_fused) {
+  FuseGroup *fg = &s->groups[s->ngroups];
+  memset(fg, 0, sizeof *fg);
+  fg->iter = *iter;
+  fg->is_fused = is_fused;
+  fg->axis = -1;
+  return s->ngroups++;
+}
+
+/* Chooses the group of node id (all its users already placed); returns it, and in *why the
+ * reason when the node starts a new group. */
+static int32_t fuse_place(FuseState *s, const int32_t *group, int32_t id, const char **why) {
+  const IrNode *n = &s->g->nodes[id];
+  *why = NULL;
+  if (op_is_reduction(n->op)) {
+    const Shape *xs = &s->g->nodes[n->in[0]].shape;
+    for (int32_t gid = 0; gid < s->ngroups; gid++) {
+      FuseGroup *fg = &s->groups[gid];
+      if (fg->is_fused && fg->has_reduce && fg->axis == n->axis && shape_eq(&fg->iter, xs) &&
+          !fuse_reaches(s, group, id, gid))
+        return gid;
+    }
+    int32_t gid = fuse_new_group(s, xs, true);
+    s->groups[gid].has_reduce = true;
+    s->groups[gid].axis = n->axis;
+    *why = "reduction (its users need the finished result)";
+    return gid;
+  }
+  if (!op_is_elemwise(n->op)) {
+    *why = op_info(n->op)->pclass == PC_OUTFUSABLE ? "dot/matmul runs as its own kernel"
+                                                   : "not an element-wise op";
+    return fuse_new_group(s, &n->shape, false);
+  }
+  int32_t target = -1;
+  for (int32_t u = s->ustart[id]; u < s->ustart[id + 1]; u++) {
+    int32_t gu = group[s->users[u]];
+    if (target == -1) target = gu;
+    else if (gu != target) {
+      *why = "its users are in different groups (materialized)";
+      return fuse_new_group(s, &n->shape, true);
+    }
+  }
+  if (target < 0) {
+    *why = "graph output without users";
+    return fuse_new_group(s, &n->shape, true);
+  }
+  const FuseGroup *fg = &s->groups[target];
+  Shape b;
+  if (!fg->is_fused) *why = "its user is a dot/matmul (materialized)";
+  else if (s->is_output[id] && !shape_eq(&n->shape, &fg->iter))
+    *why = "graph output whose shape differs from its users' iteration shape";
+  else if (!shape_broadcast(&n->shape, &fg->iter, &b) || !shape_eq(&b, &fg->iter))
+    *why = "its shape does not broadcast to its users' iteration shape";
+  else return target;
+  return fuse_new_group(s, &n->shape, true);
+}
+
+/* Renumbers groups in execution order: Kahn's algorithm, taking among the ready groups the one
+ * whose largest node id is smallest (so the order follows the source where it can). */
+static BudStatus fuse_order(BudContext *ctx, FuseState *s, int32_t *group) {
+  const IrGraph *g = s->g;
+  int32_t ng = s->ngroups;
+  size_t nedges = 0;
+  for (int32_t i = 0; i < g->nnodes; i++) nedges += (size_t)g->nodes[i].nin;
+  int32_t *estart = calloc((size_t)ng + 1, sizeof *estart);
+  int32_t *edst = calloc(nedges + 1, sizeof *edst);
+  int32_t *fill = calloc((size_t)ng + 1, sizeof *fill);
+  int32_t *indeg = calloc((size_t)ng + 1, sizeof *indeg);
+  int32_t *newid = calloc((size_t)ng + 1, sizeof *newid);
+  BudStatus st = BUD_OK;
+  if (!estart || !edst || !fill || !indeg || !newid) {
+    st = bud_fail(ctx, BUD_ERR_NOMEM, "out of memory ordering fusion groups");
+    goto done;
+  }
+  for (int32_t i = 0; i < g->nnodes; i++) {
+    if (group[i] < 0) continue;
+    if (i > s->groups[group[i]].maxnode) s->groups[group[i]].maxnode = i;
+    for (int k = 0; k < g->nodes[i].nin; k++) {
+      int32_t h = group[g->nodes[i].in[k]];
+      if (h >= 0 && h != group[i]) estart[h + 1]++, indeg[group[i]]++;
+    }
+  }
+  for (int32_t h = 0; h < ng; h++) estart[h + 1] += estart[h];
+  memcpy(fill, estart, sizeof *fill * (size_t)ng);
+  for (int32_t i = 0; i < g->nnodes; i++) {
+    if (group[i] < 0) continue;
+    for (int k = 0; k < g->nodes[i].nin; k++) {
+      int32_t h = group[g->nodes[i].in[k]];
+      if (h >= 0 && h != group[i]) edst[fill[h]++] = group[i];
+    }
+  }
+  for (int32_t h = 0; h < ng; h++) newid[h] = -1;
+  for (int32_t next = 0; next < ng; next++) {
+    int32_t best = -1;
+    for (int32_t h = 0; h < ng; h++)
+      if (newid[h] < 0 && indeg[h] == 0 &&
+          (best < 0 || s->groups[h].maxnode < s->groups[best].maxnode))
+        best = h;
+    if (best < 0) {
+      st = bud_fail(ctx, BUD_ERR_INTERNAL, "fusion produced a cycle between groups");
+      goto done;
+    }
+    newid[best] = next;
+    for (int32_t e = estart[best]; e < estart[best + 1]; e++) indeg[edst[e]]--;
+  }
+  for (int32_t i = 0; i < g->nnodes; i++)
+    if (group[i] >= 0) group[i] = newid[group[i]];
+done:
+  free(estart);
+  free(edst);
+  free(fill);
+  free(indeg);
+  free(newid);
+  return st;
+}
+
+BudStatus opt_fuse_why(BudContext *ctx, const IrGraph *g, int32_t *group, int32_t *ngroups,
+                       const char **why) {
+  FuseState s;
+  *ngroups = 0;
+  BudStatus st = fuse_state_init(ctx, g, &s);
+  if (st != BUD_OK) return st;
+  for (int32_t id = g->nnodes - 1; id >= 0; id--) {
+    const IrNode *n = &g->nodes[id];
+    const char *reason = NULL;
+    group[id] = (n->op == OP_input || n->op == OP_const) ? -1 : fuse_place(&s, group, id, &reason);
+    if (why) why[id] = reason;
+  }
+  st = fuse_order(ctx, &s, group);
+  if (st == BUD_OK) *ngroups = s.ngroups;
+  fuse_state_free(&s);
+  return st;
+}
+
+BudStatus opt_fuse(BudContext *ctx, const IrGraph *g, int32_t *group, int32_t *ngroups) {
+  return opt_fuse_why(ctx, g, group, ngroups, NULL);
+}
