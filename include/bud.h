@@ -87,6 +87,8 @@ typedef struct BudStats {
   uint64_t cache_misses;      /* kernel cache misses */
   uint64_t compile_ns;        /* total time spent compiling */
   uint64_t code_bytes;        /* machine code currently held */
+  uint64_t program_cache_hits;   /* bud_eval found a compiled program in its cache */
+  uint64_t program_cache_misses; /* bud_eval compiled a new program */
 } BudStats;
 
 /* ---- context ---------------------------------------------------------------------------- */
