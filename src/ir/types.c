@@ -5,7 +5,6 @@
  */
 #include "ir.h"
 
-#include <float.h>
 #include <math.h>
 
 /* ---- promote_types ----------------------------------------------------------------------------- */
@@ -50,18 +49,19 @@ bool dtype_can_cast_safe(BudDType from, BudDType to) { return dtype_promote(from
 /* ---- value-based casting (legacy, NumPy < 2) ---------------------------------------------------- */
 
 /* np.min_scalar_type of a known value, plus NumPy's "small unsigned" flag: a non-negative integer
- * whose smallest type is uintN but which also fits intN (it then acts as intN next to a signed
- * type). Floats: float32 when the value fits (NumPy says float16 for small ones; with no float16
- * here float32 promotes identically against every dtype Bud has). */
+ * whose smallest type is uintN but which also fits intN (it then acts as intN next to a type that
+ * is not unsigned). Floats: NumPy's own bounds (|v| < 3.4e38, or inf/nan, is float32 — NumPy says
+ * float16 below 65000; with no float16 here float32 promotes identically against every dtype Bud
+ * has, and the loop searches below skip float16 loops for the same reason). */
 static BudDType min_scalar_type(BudDType dt, Scalar v, bool *is_small_unsigned) {
   *is_small_unsigned = false;
   if (dt == BUD_BOOL) return BUD_BOOL;
-  if (dtype_is_float(dt)) {
-    if (isnan(v.f) || isinf(v.f) || fabs(v.f) <= FLT_MAX) return BUD_FLOAT32;
+  if (dt == BUD_FLOAT32) return BUD_FLOAT32;
+  if (dt == BUD_FLOAT64) {
+    if (isnan(v.f) || isinf(v.f) || (v.f > -3.4e38 && v.f < 3.4e38)) return BUD_FLOAT32;
     return BUD_FLOAT64;
   }
-  bool neg = !dtype_is_uint(dt) && v.i < 0;
-  if (neg) {
+  if (!dtype_is_uint(dt) && v.i < 0) {
     int64_t x = v.i;
     if (x >= INT8_MIN) return BUD_INT8;
     if (x >= INT16_MIN) return BUD_INT16;
@@ -79,57 +79,104 @@ static BudDType min_scalar_type(BudDType dt, Scalar v, bool *is_small_unsigned) 
   return r;
 }
 
-/* The operands' common dtype under NumPy 1.24's rules (see the file comment of ir.h):
- * non-0-d operands promote by dtype; 0-d ("weak") operands contribute their min_scalar_type when
- * their highest category does not exceed the arrays' highest category, else their dtype. */
-static BudDType common_dtype(int n, const BudDType *dts, const bool *weak,
-                             const IrNode *const *operands) {
+/* What a 0-d operand stands for under value-based casting: its min_scalar_type and the small
+ * unsigned flag.
+ * Deliberate approximation: a 0-d operand whose value is unknown at compile time (a computed
+ * result such as sum(x), or a 0-d input without an example value) is assumed to fit whatever the
+ * other operands need: it stands for the smallest type of its category (bool; a small unsigned
+ * integer, which acts as int8 or uint8; float32), so it never widens the result. NumPy would
+ * decide from the value at run time. */
+static BudDType weak_type(const IrNode *nd, BudDType dt, bool *is_small_unsigned) {
+  if (nd && nd->has_value) return min_scalar_type(dt, nd->value, is_small_unsigned);
+  *is_small_unsigned = dtype_is_int(dt);
+  return dt == BUD_BOOL ? BUD_BOOL : dtype_is_float(dt) ? BUD_FLOAT32 : BUD_UINT8;
+}
+
+/* NumPy's should_use_min_scalar: 0-d operands are judged by value when some operand is not 0-d
+ * and the highest category (bool < int < float) of the 0-d ones does not exceed the others'. */
+static bool use_min_scalar(int n, const BudDType *dts, const bool *weak) {
   int cat_arr = -1, cat_weak = -1;
-  BudDType t = BUD_BOOL;
-  bool have_arr = false;
   for (int i = 0; i < n; i++) {
     int c = dtype_category(dts[i]);
-    if (weak && weak[i]) {
-      if (c > cat_weak) cat_weak = c;
-    } else {
-      if (c > cat_arr) cat_arr = c;
-      t = have_arr ? dtype_promote(t, dts[i]) : dts[i];
-      have_arr = true;
-    }
+    if (weak && weak[i]) cat_weak = c > cat_weak ? c : cat_weak;
+    else cat_arr = c > cat_arr ? c : cat_arr;
   }
-  if (!have_arr) { /* all 0-d: plain promotion */
-    t = dts[0];
-    for (int i = 1; i < n; i++) t = dtype_promote(t, dts[i]);
-    return t;
+  return cat_arr >= 0 && cat_weak >= 0 && cat_weak <= cat_arr;
+}
+
+/* NumPy's type numbers order the dtypes: bool, int8, uint8, int16, uint16, int32, uint32, int64,
+ * uint64, float32, float64. */
+static int npy_order(BudDType dt) {
+  static const int8_t order[BUD_NDTYPES] = {
+      [BUD_BOOL] = 0,   [BUD_INT8] = 1,   [BUD_UINT8] = 2,   [BUD_INT16] = 3,
+      [BUD_UINT16] = 4, [BUD_INT32] = 5,  [BUD_UINT32] = 6,  [BUD_INT64] = 7,
+      [BUD_UINT64] = 8, [BUD_FLOAT32] = 9, [BUD_FLOAT64] = 10,
+  };
+  return order[dt];
+}
+
+/* np.result_type of the operands (the "simple uniform" type resolvers of add, subtract, multiply,
+ * minimum, maximum, comparisons, clip, where, ...). Dtypes (not judged by value) promote starting
+ * from the one with the highest NumPy type number (PyArray_PromoteDTypeSequence first finds that
+ * "most knowledgeable" DType: result_type(int8, uint16, float32) is float32, not the float64 of a
+ * left fold). With value-based casting each 0-d operand then contributes its min_scalar_type, a
+ * small unsigned one as the signed type of its size when the type so far is signed or float. */
+static BudDType common_dtype(int n, const BudDType *dts, const bool *weak,
+                             const IrNode *const *operands) {
+  bool by_value = use_min_scalar(n, dts, weak);
+  int first = -1;
+  for (int i = 0; i < n; i++) {
+    if (by_value && weak[i]) continue;
+    if (first < 0 || npy_order(dts[i]) > npy_order(dts[first])) first = i;
   }
-  if (cat_weak < 0) return t;
-  bool value_based = cat_weak <= cat_arr;
+  BudDType t = dts[first];
+  for (int i = 0; i < n; i++)
+    if (!(by_value && weak[i])) t = dtype_promote(t, dts[i]);
+  if (!by_value) return t;
   for (int i = 0; i < n; i++) {
     if (!weak[i]) continue;
-    if (!value_based) {
-      t = dtype_promote(t, dts[i]);
-      continue;
-    }
-    const IrNode *nd = operands ? operands[i] : NULL;
-    BudDType m;
-    bool small_unsigned = false;
-    if (nd && nd->has_value) {
-      m = min_scalar_type(dts[i], nd->value, &small_unsigned);
-    } else {
-      /* Deliberate approximation: a 0-d operand whose value is unknown at compile time (a
-       * computed result such as sum(x), or an input without an example value) is assumed to fit
-       * the array side's type: it contributes the smallest type of its category that t already
-       * covers, so it never widens the result. NumPy would decide from the run-time value. */
-      int c = dtype_category(dts[i]);
-      m = c == CAT_BOOL ? BUD_BOOL : c == CAT_FLOAT ? BUD_FLOAT32
-                                   : dtype_is_uint(t) ? BUD_UINT8 : BUD_INT8;
-    }
+    bool small_unsigned;
+    BudDType m = weak_type(operands ? operands[i] : NULL, dts[i], &small_unsigned);
     if (small_unsigned && (dtype_is_float(t) || (dtype_is_int(t) && !dtype_is_uint(t))))
       m = signed_of_size(dtype_size(m));
     t = dtype_promote(t, m);
   }
   return t;
 }
+
+/* NumPy's default type resolver (linear_search_type_resolver): the first loop dtype, in the ufunc's
+ * loop order, that every operand casts to safely; a 0-d operand judged by value casts when its
+ * min_scalar_type does (a small unsigned one as signed unless the loop is unsigned). Returns
+ * -1 when no loop fits. Loop lists are NumPy's (b, B, h, H, i, I, l, L, q, Q, e, f, d) without
+ * float16, whose absence changes no answer here (what fits float16 fits float32 and nothing
+ * between them). */
+static int linear_search(int n, const BudDType *dts, const bool *weak,
+                         const IrNode *const *operands, const BudDType *loops, int nloops) {
+  bool by_value = use_min_scalar(n, dts, weak);
+  for (int l = 0; l < nloops; l++) {
+    BudDType L = loops[l];
+    bool fits = true;
+    for (int i = 0; i < n && fits; i++) {
+      if (by_value && weak[i]) {
+        bool small_unsigned;
+        BudDType m = weak_type(operands ? operands[i] : NULL, dts[i], &small_unsigned);
+        if (small_unsigned && !dtype_is_uint(L)) m = signed_of_size(dtype_size(m));
+        fits = dtype_can_cast_safe(m, L);
+      } else {
+        fits = dtype_can_cast_safe(dts[i], L);
+      }
+    }
+    if (fits) return (int)L;
+  }
+  return -1;
+}
+
+#define INT_LOOPS BUD_INT8, BUD_UINT8, BUD_INT16, BUD_UINT16, BUD_INT32, BUD_UINT32, BUD_INT64, BUD_UINT64
+static const BudDType loops_bit[] = {BUD_BOOL, INT_LOOPS};
+static const BudDType loops_shift[] = {INT_LOOPS};
+static const BudDType loops_intflt[] = {INT_LOOPS, BUD_FLOAT32, BUD_FLOAT64};
+static const BudDType loops_flt[] = {BUD_FLOAT32, BUD_FLOAT64};
+#undef INT_LOOPS
 
 /* ---- the loop search of each TypeSig ------------------------------------------------------------ */
 
@@ -140,35 +187,78 @@ static BudStatus no_loop(BudContext *ctx, Op op) {
                   op_info(op)->name);
 }
 
+/* Which TypeSigs NumPy 1.24 resolves with result_type (then maps), and which by linear search:
+ *   result_type: ALL (add, multiply, minimum, maximum), NUM (subtract, negative), ABS, CMP, CLIP,
+ *                WHERE (its two value operands), DOT, reductions, and sign (INTFLT, but NumPy
+ *                uses the uniform resolver: sign of bool has no loop);
+ *   linear search: INTFLT (floor_divide, remainder, power, fmod), TRUEDIV (int/int -> float64,
+ *                else float32 or float64), FLT, BIT, SHIFT, PRED (unary).
+ * The two differ: arctan2(int8, uint16) is float32 (result_type would give int32 -> float64);
+ * bitwise_and(uint8, 300) is int16 where add(uint8, 300) is uint16. */
 BudStatus ir_resolve_dtypes(BudContext *ctx, Op op, int nin, const BudDType *dts,
                             const bool *weak, const IrNode *const *operands, BudDType *loop_dt,
                             BudDType *out_dt) {
   const OpInfo *oi = op_info(op);
+  bool noweak[IR_MAX_ARGS] = {false, false, false};
   if (nin < 1 || nin > IR_MAX_ARGS)
     return bud_fail(ctx, BUD_ERR_INTERNAL, "ir_resolve_dtypes: %s with %d operands", oi->name, nin);
+  if (!weak) weak = noweak;
   for (int i = 0; i < nin; i++)
     if (!dtype_valid((int)dts[i]))
       return bud_fail(ctx, BUD_ERR_INVALID, "%s: operand %d has an invalid dtype %d", oi->name, i,
                       (int)dts[i]);
-  BudDType t;
-  if (oi->tsig == TS_WHERE) {
-    if (nin != 3) return bud_fail(ctx, BUD_ERR_INTERNAL, "where needs 3 operands");
-    t = common_dtype(2, dts + 1, weak ? weak + 1 : NULL, operands ? operands + 1 : NULL);
-  } else {
-    t = common_dtype(nin, dts, weak, operands);
-  }
-  BudDType loop = t, out = t;
+  BudDType t = BUD_BOOL, loop, out;
+  int found = -1;
   switch (oi->tsig) {
+  case TS_WHERE:
+    if (nin != 3) return bud_fail(ctx, BUD_ERR_INTERNAL, "where needs 3 operands");
+    t = common_dtype(2, dts + 1, weak + 1, operands ? operands + 1 : NULL);
+    break;
+  case TS_ALL: case TS_NUM: case TS_ABS: case TS_CMP: case TS_CLIP: case TS_DOT:
+  case TS_RSUM: case TS_RSAME: case TS_RBOOL: case TS_RMEAN: case TS_RARG:
+    t = common_dtype(nin, dts, weak, operands);
+    break;
+  case TS_INTFLT:
+    if (op == OP_sign) {
+      t = common_dtype(nin, dts, weak, operands);
+      break;
+    }
+    found = linear_search(nin, dts, weak, operands, loops_intflt, (int)BUD_ARRAY_LEN(loops_intflt));
+    break;
+  case TS_TRUEDIV: {
+    bool all_int = true;
+    for (int i = 0; i < nin; i++) all_int = all_int && !dtype_is_float(dts[i]);
+    found = all_int ? (int)BUD_FLOAT64
+                    : linear_search(nin, dts, weak, operands, loops_flt, (int)BUD_ARRAY_LEN(loops_flt));
+    break;
+  }
+  case TS_FLT:
+    found = linear_search(nin, dts, weak, operands, loops_flt, (int)BUD_ARRAY_LEN(loops_flt));
+    break;
+  case TS_BIT:
+    found = linear_search(nin, dts, weak, operands, loops_bit, (int)BUD_ARRAY_LEN(loops_bit));
+    break;
+  case TS_SHIFT:
+    found = linear_search(nin, dts, weak, operands, loops_shift, (int)BUD_ARRAY_LEN(loops_shift));
+    break;
+  case TS_PRED:
+    t = dts[0];
+    break;
   case TS_LEAF:
   case TS_CAST:
     return bud_fail(ctx, BUD_ERR_INTERNAL, "ir_resolve_dtypes: %s is not resolved by type", oi->name);
-  case TS_ALL:
-  case TS_CLIP:
-  case TS_ABS:
-  case TS_RSAME:
-  case TS_DOT:
-  case TS_WHERE:
+  }
+  switch (oi->tsig) {
+  case TS_INTFLT: case TS_TRUEDIV: case TS_FLT: case TS_BIT: case TS_SHIFT:
+    if (op == OP_sign) break;
+    if (found < 0) return no_loop(ctx, op);
+    t = (BudDType)found;
     break;
+  default:
+    break;
+  }
+  loop = out = t;
+  switch (oi->tsig) {
   case TS_NUM:
     if (t == BUD_BOOL) {
       if (op == OP_neg)
@@ -182,33 +272,18 @@ BudStatus ir_resolve_dtypes(BudContext *ctx, Op op, int nin, const BudDType *dts
     }
     break;
   case TS_INTFLT:
-    if (t == BUD_BOOL) loop = out = BUD_INT8;
-    break;
-  case TS_TRUEDIV:
-    if (!dtype_is_float(t)) loop = out = BUD_FLOAT64;
-    break;
-  case TS_FLT:
-    /* NumPy picks float16 for bool/int8/uint8; Bud has no float16 and uses float32. */
-    if (!dtype_is_float(t)) loop = out = dtype_size(t) <= 2 ? BUD_FLOAT32 : BUD_FLOAT64;
+    if (op == OP_sign && t == BUD_BOOL)
+      return bud_fail(ctx, BUD_ERR_DTYPE,
+                      "ufunc 'sign' did not contain a loop with signature matching types <class "
+                      "'numpy.dtype[bool_]'> -> None");
     break;
   case TS_CMP:
-    out = BUD_BOOL;
-    break;
-  case TS_BIT:
-    if (dtype_is_float(t)) return no_loop(ctx, op);
-    break;
-  case TS_SHIFT:
-    if (dtype_is_float(t)) return no_loop(ctx, op);
-    if (t == BUD_BOOL) loop = out = BUD_INT8;
-    break;
   case TS_PRED:
     out = BUD_BOOL;
     break;
   case TS_RSUM:
-    if (t == BUD_BOOL || (dtype_is_int(t) && !dtype_is_uint(t) && t != BUD_INT64))
-      out = BUD_INT64;
-    else if (t == BUD_UINT8 || t == BUD_UINT16 || t == BUD_UINT32)
-      out = BUD_UINT64;
+    if (t == BUD_BOOL || (dtype_is_int(t) && !dtype_is_uint(t))) out = BUD_INT64;
+    else if (dtype_is_uint(t)) out = BUD_UINT64;
     break;
   case TS_RBOOL:
     loop = out = BUD_BOOL;
@@ -218,6 +293,8 @@ BudStatus ir_resolve_dtypes(BudContext *ctx, Op op, int nin, const BudDType *dts
     break;
   case TS_RARG:
     out = BUD_INT64;
+    break;
+  default:
     break;
   }
   *loop_dt = loop;
