@@ -1,7 +1,8 @@
 /* vm_math.c — the VM's float functions (libm in the dtype's own precision: sinf/sin, ...),
  * NumPy's float floor_divide/remainder (npy_divmod), fma, the isnan/isinf/isfinite predicates
  * and casts between every pair of dtypes with NumPy 1.24's x86-64 results.
- * Entry points: vm_op_float1, vm_op_float2, vm_op_fma, vm_op_pred, vm_op_cast (vm_ops.h).
+ * Entry points: vm_op_float1, vm_op_float2, vm_op_fma, vm_op_pred, vm_op_cast (vm_ops.h); each
+ * calls a static target-cloned *_loops function (clang resolves clones only within a file).
  */
 #include "vm/vm_ops.h"
 
@@ -41,7 +42,7 @@
     else LOOP1(double, double, D(x));                                                             \
   } while (0)
 
-VM_HOT void vm_op_float1(Op op, BudDType dt, void *out, const void *a, int64_t n) {
+VM_HOT static void vm_op_float1_loops(Op op, BudDType dt, void *out, const void *a, int64_t n) {
   assert(dtype_is_float(dt));
   switch (op) {
   case OP_sin: FUNC1(sinf, sin); break;
@@ -72,6 +73,10 @@ VM_HOT void vm_op_float1(Op op, BudDType dt, void *out, const void *a, int64_t n
   case OP_rint: FUNC1(rintf, rint); break; /* round half to even (default rounding mode) */
   default: assert(!"vm_op_float1: op"); break;
   }
+}
+
+void vm_op_float1(Op op, BudDType dt, void *out, const void *a, int64_t n) {
+  vm_op_float1_loops(op, dt, out, a, n);
 }
 
 /* ---- two-operand float functions ------------------------------------------------------------- */
@@ -132,7 +137,8 @@ static inline double vm_mod_f64(double a, double b) {
     else LOOP2(double, double, D(x, y));                                                          \
   } while (0)
 
-VM_HOT void vm_op_float2(Op op, BudDType dt, void *out, const void *a, const void *b, int64_t n) {
+VM_HOT static void vm_op_float2_loops(Op op, BudDType dt, void *out, const void *a,
+                                      const void *b, int64_t n) {
   assert(dtype_is_float(dt));
   switch (op) {
   case OP_arctan2: FUNC2(atan2f, atan2); break;
@@ -144,6 +150,11 @@ VM_HOT void vm_op_float2(Op op, BudDType dt, void *out, const void *a, const voi
   case OP_mod: FUNC2(vm_mod_f32, vm_mod_f64); break;
   default: assert(!"vm_op_float2: op"); break;
   }
+}
+
+void vm_op_float2(Op op, BudDType dt, void *out, const void *a, const void *b,
+                  int64_t n) {
+  vm_op_float2_loops(op, dt, out, a, b, n);
 }
 
 /* a * b + c with one rounding (fmaf/fma): exactly where the plan says FMA. */
@@ -161,7 +172,7 @@ void vm_op_fma(BudDType dt, void *out, const void *a, const void *b, const void 
 
 /* ---- isnan, isinf, isfinite ------------------------------------------------------------------ */
 
-VM_HOT void vm_op_pred(Op op, BudDType in_dt, uint8_t *out, const void *a, int64_t n) {
+VM_HOT static void vm_op_pred_loops(Op op, BudDType in_dt, uint8_t *out, const void *a, int64_t n) {
   if (!dtype_is_float(in_dt)) { /* integers and bools: never NaN or infinite */
     for (int64_t i = 0; i < n; i++) out[i] = op == OP_isfinite;
     return;
@@ -179,6 +190,10 @@ VM_HOT void vm_op_pred(Op op, BudDType in_dt, uint8_t *out, const void *a, int64
     PRED(double, (double)INFINITY);
   }
 #undef PRED
+}
+
+void vm_op_pred(Op op, BudDType in_dt, uint8_t *out, const void *a, int64_t n) {
+  vm_op_pred_loops(op, in_dt, out, a, n);
 }
 
 /* ---- casts ----------------------------------------------------------------------------------- */
@@ -219,7 +234,8 @@ VM_HOT void vm_op_pred(Op op, BudDType in_dt, uint8_t *out, const void *a, int64
   default: assert(!"vm_op_cast: to"); break;                                                      \
   }
 
-VM_HOT void vm_op_cast(BudDType to, BudDType from, void *out, const void *a, int64_t n) {
+VM_HOT static void vm_op_cast_loops(BudDType to, BudDType from, void *out, const void *a,
+                                    int64_t n) {
   switch (from) {
   case BUD_BOOL: CAST_FROM_INT(uint8_t); break;
   case BUD_INT8: CAST_FROM_INT(int8_t); break;
@@ -234,4 +250,8 @@ VM_HOT void vm_op_cast(BudDType to, BudDType from, void *out, const void *a, int
   case BUD_FLOAT64: CAST_FROM_FLT(double); break;
   default: assert(!"vm_op_cast: from"); break;
   }
+}
+
+void vm_op_cast(BudDType to, BudDType from, void *out, const void *a, int64_t n) {
+  vm_op_cast_loops(to, from, out, a, n);
 }

@@ -12,9 +12,16 @@
 /* The hot loops are compiled twice, for AVX2 and for the baseline, and picked at load time, so
  * tier 0 is fast without -march=native in the library build. */
 #if defined(__x86_64__) && defined(__linux__) && !defined(BUD_NO_TARGET_CLONES)
-#define VM_HOT __attribute__((target_clones("avx2", "default")))
+#define VM_CLONES __attribute__((target_clones("avx2", "default")))
 #else
-#define VM_HOT
+#define VM_CLONES
+#endif
+/* gcc's -O2 vectorises only loops whose trip count is a multiple of the vector length; the hot
+ * loops ask for its normal cost model (clang vectorises them at -O2 already). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define VM_HOT VM_CLONES __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic")))
+#else
+#define VM_HOT VM_CLONES
 #endif
 
 /* Like vm_elementwise, but every pointer must be aligned to its element size. */
