@@ -111,7 +111,7 @@ static BudStatus api_pcache_get(BudContext *ctx, const char *source, int ninputs
     }
   }
   ctx->stats.program_cache_misses++;
-  BudProgram *prog;
+  BudProgram *prog = NULL;
   BudStatus st = api_compile(ctx, source, ninputs, inputs, &prog, NULL);
   if (st) {
     free(key);
@@ -142,7 +142,7 @@ BudStatus bud_eval(BudContext *ctx, const char *source, int ninputs, const BudIn
   bud_clear(ctx);
   BudStatus st = api_eval_args(ctx, source, ninputs, inputs);
   if (st) return st;
-  BudProgram *prog;
+  BudProgram *prog = NULL;
   if ((st = api_pcache_get(ctx, source, ninputs, inputs, &prog))) return st;
   BudArray arrays[BUD_MAX_OPERANDS];
   for (int i = 0; i < ninputs; i++) arrays[i] = *inputs[i].array;
