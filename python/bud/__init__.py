@@ -1,0 +1,164 @@
+"""bud — Bud Flow from Python: a JIT compiler for numeric array expressions.
+
+numexpr's interface (evaluate, re_evaluate, set_num_threads, get_num_threads) with NumPy's
+semantics, compiled expressions with a low-overhead call (compile), ufunc-style functions generated
+from the C op table (add, multiply, exp, where, sum, dot, ...), and introspection (explain, stats,
+cpu_info). The expression text is parsed by Bud's own parser in C, never by Python's eval.
+"""
+import os
+import sys
+import threading
+
+from . import _bud
+from ._bud import Expr
+
+__version__ = _bud.version()
+
+__all__ = [
+    "evaluate", "re_evaluate", "compile", "Expr", "set_num_threads", "get_num_threads",
+    "detect_number_of_cores", "explain", "stats", "cpu_info", "ufuncs",
+]
+
+# ---- evaluate (numexpr's interface) ----------------------------------------------------------
+
+_EXPR_CACHE_MAX = 256
+_expr_cache = {}  # source -> Expr; its inline cache holds the programs per operand signature
+_expr_lock = threading.Lock()
+_last = threading.local()  # what re_evaluate repeats, per thread
+
+_OPTIMIZATIONS = ("none", "moderate", "aggressive")
+_TRUEDIVS = (False, True, "auto")
+
+
+def _check_kwargs(kwargs):
+    """Validates numexpr's extra keywords as numexpr 2.8 does; Bud ignores their values
+    (it always optimises and `/` is always true division, as in NumPy)."""
+    for k, v in kwargs.items():
+        if k == "optimization":
+            if v not in _OPTIMIZATIONS:
+                raise ValueError("'optimization' must be one of %s" % (_OPTIMIZATIONS,))
+        elif k == "truediv":
+            if v not in _TRUEDIVS:
+                raise ValueError("'truediv' must be one of %s" % (_TRUEDIVS,))
+        else:
+            raise ValueError("Unknown keyword argument '%s'" % k)
+
+
+def _expr_for(ex):
+    e = _expr_cache.get(ex)
+    if e is None:
+        if not isinstance(ex, str):
+            raise ValueError("must specify expression as a string")
+        e = Expr(ex)
+        with _expr_lock:
+            if len(_expr_cache) >= _EXPR_CACHE_MAX:
+                _expr_cache.clear()
+            _expr_cache[ex] = e
+    return e
+
+
+def _get_arguments(names, local_dict, global_dict, frame):
+    if local_dict is None:
+        local_dict = frame.f_locals
+    if global_dict is None:
+        global_dict = frame.f_globals if frame is not None else {}
+    args = []
+    for name in names:
+        if name in local_dict:
+            args.append(local_dict[name])
+        elif name in global_dict:
+            args.append(global_dict[name])
+        else:
+            raise NameError("name '%s' is not defined" % name)
+    return args
+
+
+def evaluate(ex, local_dict=None, global_dict=None, out=None, order="K", casting="safe",
+             **kwargs):
+    """Evaluates the array expression `ex` (numexpr's signature). Variables come from
+    local_dict/global_dict, or from the caller's frame when they are not given. The result
+    follows NumPy: broadcasting, type promotion (value-based for Python scalars and 0-d
+    arrays), element-wise results bit-identical to the same NumPy expression. With out=, the
+    result is written there (cast under `casting`) and out is returned."""
+    if kwargs:
+        _check_kwargs(kwargs)
+    e = _expr_for(ex)
+    frame = sys._getframe(1) if local_dict is None or global_dict is None else None
+    args = _get_arguments(e.names, local_dict, global_dict, frame)
+    _last.state = (e, out, order, casting)
+    return e._run(args, out, casting, order)
+
+
+def re_evaluate(local_dict=None):
+    """Evaluates the previous expression of this thread again, taking its variables anew from
+    local_dict or the caller's frame (with the same out, order and casting)."""
+    state = getattr(_last, "state", None)
+    if state is None:
+        raise RuntimeError("re_evaluate: no previous call to evaluate in this thread")
+    e, out, order, casting = state
+    frame = sys._getframe(1)
+    args = _get_arguments(e.names, local_dict, None, frame)
+    return e._run(args, out, casting, order)
+
+
+def compile(ex, casting="safe", order="K"):
+    """Compiles `ex` into a callable: f(*arrays, out=None, casting=..., order=...) taking the
+    arrays by position (in order of first appearance, f.names) or by name. Repeated calls with
+    the same dtypes and shapes skip parsing, type inference and the program cache."""
+    return Expr(ex, casting, order)
+
+
+# ---- threads ---------------------------------------------------------------------------------
+
+_num_threads = [min(os.cpu_count() or 1, 8)]
+
+
+def detect_number_of_cores():
+    return os.cpu_count() or 1
+
+
+def set_num_threads(nthreads):
+    """Sets the number of threads and returns the previous value. Stored for the executor;
+    the current executor runs each call on the calling thread."""
+    nthreads = int(nthreads)
+    if nthreads < 1:
+        raise ValueError("the number of threads must be at least 1")
+    old = _num_threads[0]
+    _num_threads[0] = nthreads
+    return old
+
+
+def get_num_threads():
+    return _num_threads[0]
+
+
+# ---- introspection ---------------------------------------------------------------------------
+
+def explain(ex, **arrays):
+    """The compiler's account of `ex` for the given arrays (missing ones are taken from the
+    caller's frame): IR after each pass, fusion groups, plans, code."""
+    names = _bud.free_names(ex)
+    missing = [n for n in names if n not in arrays]
+    if missing:
+        frame = sys._getframe(1)
+        for n, v in zip(missing, _get_arguments(missing, None, None, frame)):
+            arrays[n] = v
+    return _bud.explain(ex, names, tuple(arrays[n] for n in names))
+
+
+def stats():
+    """Counters of this thread's Bud context (compiles, runs, cache hits/misses, compile time,
+    JIT fallbacks, code bytes)."""
+    return _bud.stats()
+
+
+def cpu_info():
+    """What Bud knows about this CPU: vendor, brand, features, the best ISA path, caches."""
+    return _bud.cpu_info()
+
+
+# ---- ufunc-style functions, generated from the C op table (ops.def) ----------------------------
+
+from ._ufuncs import _install  # noqa: E402
+
+ufuncs = _install(globals(), _bud.ops())

@@ -1,0 +1,543 @@
+/* _bud_expr.c — the Expr type: a Flow expression compiled on demand, called with arrays by
+ * position (the order of first appearance, `.names`) or by name, plus out=, casting=, order=.
+ * Each object keeps an inline cache of PY_EXPR_NCACHE programs keyed on (thread's context,
+ * out dtype and casting, and per operand: dtype, shape and the value class of 0-d operands), so
+ * a repeated call converts its operands, compares one short key and runs: no parsing, no type
+ * inference, no library cache lookup. Programs are reference counted (ProgRef) so that one
+ * evicted by another thread while this one runs with the GIL released stays alive.
+ * Entry points: PyExprType (tp_vectorcall), Expr._run (for bud.evaluate).
+ */
+#define _GNU_SOURCE
+#include "_bud.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PY_EXPR_NCACHE 8
+#define PY_KEY_MAX (2 + BUD_MAX_OPERANDS * (1 + BUD_MAX_DIMS))
+
+typedef struct CacheEntry {
+  int64_t *key; /* malloc'd */
+  int nkey;
+  ProgRef *ref;
+} CacheEntry;
+
+typedef struct PyExpr {
+  PyObject_HEAD
+  vectorcallfunc vectorcall;
+  char *source;        /* malloc'd UTF-8 */
+  PyObject *src_obj;   /* str */
+  PyObject *names;     /* tuple of str */
+  const char *cnames[BUD_MAX_OPERANDS]; /* UTF-8 of names (owned by the str objects) */
+  int nnames;
+  int casting;         /* default casting rule */
+  int order;           /* default order of results */
+  bool scalar_result;  /* return 0-d results as numpy scalars (ufunc style) */
+  bool is_expression;  /* a single expression (so a result cast can wrap it) */
+  int next_victim;     /* round-robin replacement */
+  CacheEntry cache[PY_EXPR_NCACHE];
+} PyExpr;
+
+/* One expression, no statements: no ';', no line break before trailing space, no '=' at
+ * parenthesis depth 0 (keyword arguments and comparisons are fine). */
+static bool source_is_expression(const char *s) {
+  size_t n = strlen(s);
+  while (n && (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\t' || s[n - 1] == '\r')) n--;
+  int depth = 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (c == '(' || c == '[') depth++;
+    else if ((c == ')' || c == ']') && depth > 0) depth--;
+    else if (c == ';' || c == '\n') return false;
+    else if (c == '=' && depth == 0) {
+      bool cmp = (i > 0 && strchr("<>=!", s[i - 1])) || (i + 1 < n && s[i + 1] == '=');
+      if (!cmp) return false;
+    }
+  }
+  return true;
+}
+
+/* ---- construction -------------------------------------------------------------------------- */
+
+static PyObject *expr_vectorcall(PyObject *self_, PyObject *const *args, size_t nargsf,
+                                 PyObject *kwnames);
+
+static PyObject *expr_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+  static char *kwlist[] = {"source", "casting", "order", "scalar_result", NULL};
+  PyObject *src, *casting = NULL, *order = NULL;
+  int scalar_result = 0;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "U|OOp:Expr", kwlist, &src, &casting, &order,
+                                   &scalar_result))
+    return NULL;
+  int cast_rule = casting ? py_parse_casting(casting) : PY_CAST_SAFE;
+  int ord = order ? py_parse_order(order) : PY_ORDER_K;
+  if (cast_rule < 0 || ord < 0) return NULL;
+  const char *s = PyUnicode_AsUTF8(src);
+  if (!s) return NULL;
+  PyObject *names = py_free_names(s);
+  if (!names) return NULL;
+  PyExpr *self = (PyExpr *)type->tp_alloc(type, 0);
+  if (!self) {
+    Py_DECREF(names);
+    return NULL;
+  }
+  self->vectorcall = expr_vectorcall;
+  self->source = strdup(s);
+  if (!self->source) {
+    Py_DECREF(names);
+    Py_DECREF(self);
+    return PyErr_NoMemory();
+  }
+  Py_INCREF(src);
+  self->src_obj = src;
+  self->names = names;
+  self->nnames = (int)PyTuple_GET_SIZE(names);
+  for (int i = 0; i < self->nnames; i++) PyUnicode_InternInPlace(&PyTuple_GET_ITEM(names, i));
+  for (int i = 0; i < self->nnames; i++) {
+    self->cnames[i] = PyUnicode_AsUTF8(PyTuple_GET_ITEM(names, i));
+    if (!self->cnames[i]) {
+      Py_DECREF(self);
+      return NULL;
+    }
+  }
+  self->casting = cast_rule;
+  self->order = ord;
+  self->scalar_result = scalar_result != 0;
+  self->is_expression = source_is_expression(s);
+  return (PyObject *)self;
+}
+
+static void expr_clear_cache(PyExpr *self) {
+  for (int i = 0; i < PY_EXPR_NCACHE; i++) {
+    CacheEntry *e = &self->cache[i];
+    if (e->ref) py_prog_decref(e->ref);
+    free(e->key);
+    e->ref = NULL;
+    e->key = NULL;
+    e->nkey = 0;
+  }
+}
+
+static void expr_dealloc(PyExpr *self) {
+  expr_clear_cache(self);
+  free(self->source);
+  Py_XDECREF(self->src_obj);
+  Py_XDECREF(self->names);
+  Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* ---- compiling on a cache miss ---------------------------------------------------------------- */
+
+static const char *casting_name(int c) {
+  static const char *names[] = {"no", "equiv", "safe", "same_kind", "unsafe"};
+  return names[c];
+}
+
+static BudStatus compile_src(PyCtx *pc, const char *src, int n, const char *const *names,
+                             const PyArg *args, BudProgram **prog) {
+  BudInput in[BUD_MAX_OPERANDS];
+  for (int i = 0; i < n; i++) {
+    in[i].name = names[i];
+    in[i].array = &args[i].arr;
+  }
+  return bud_compile(pc->ctx, src, n, in, prog);
+}
+
+/* Compiles self for these operands (and out's dtype under `casting`); a new ProgRef with one
+ * reference, or NULL with an exception set. */
+static ProgRef *expr_compile(PyExpr *self, PyCtx *pc, const PyArg *args, const BudArray *out,
+                             int casting) {
+  BudProgram *prog = NULL;
+  BudStatus st = compile_src(pc, self->source, self->nnames, self->cnames, args, &prog);
+  if (st != BUD_OK) return (ProgRef *)py_raise(pc->ctx, st);
+  int nout = bud_program_noutputs(prog);
+  if (nout > PY_MAX_OUTPUTS || (out && nout != 1)) {
+    bud_program_free(prog);
+    PyErr_Format(PyExc_ValueError, "%d outputs: %s", nout,
+                 out ? "out= needs an expression with exactly one result"
+                     : "too many outputs for the Python module");
+    return NULL;
+  }
+  if (out) {
+    const char *name;
+    BudDType dt;
+    int ndim;
+    int64_t shape[BUD_MAX_DIMS];
+    st = bud_program_output(prog, 0, &name, &dt, &ndim, shape);
+    if (st == BUD_OK && dt != out->dtype) {
+      bud_program_free(prog);
+      prog = NULL;
+      if (!py_can_cast(dt, out->dtype, casting)) {
+        PyErr_Format(PyExc_TypeError,
+                     "Cannot cast the result from dtype('%s') to dtype('%s') according to the "
+                     "rule '%s'",
+                     bud_dtype_name(dt), bud_dtype_name(out->dtype), casting_name(casting));
+        return NULL;
+      }
+      if (!self->is_expression) {
+        PyErr_Format(PyExc_TypeError,
+                     "out has dtype %s but the result is %s: a cast into out= is only done for a "
+                     "single expression, not for statements",
+                     bud_dtype_name(out->dtype), bud_dtype_name(dt));
+        return NULL;
+      }
+      size_t len = strlen(self->source) + 32;
+      char *wrapped = malloc(len);
+      if (!wrapped) return (ProgRef *)PyErr_NoMemory();
+      snprintf(wrapped, len, "%s((%s))", bud_dtype_name(out->dtype), self->source);
+      st = compile_src(pc, wrapped, self->nnames, self->cnames, args, &prog);
+      free(wrapped);
+      if (st != BUD_OK) return (ProgRef *)py_raise(pc->ctx, st);
+    } else if (st != BUD_OK) {
+      bud_program_free(prog);
+      return (ProgRef *)py_raise(pc->ctx, st);
+    }
+  }
+  ProgRef *r = calloc(1, sizeof *r);
+  if (!r) {
+    bud_program_free(prog);
+    return (ProgRef *)PyErr_NoMemory();
+  }
+  r->prog = prog;
+  r->refs = 1;
+  r->noutputs = nout;
+  for (int i = 0; i < nout; i++) {
+    const char *name;
+    st = bud_program_output(prog, i, &name, &r->out_dt[i], &r->out_ndim[i], r->out_shape[i]);
+    if (st != BUD_OK) {
+      bud_program_free(prog);
+      free(r);
+      return (ProgRef *)py_raise(pc->ctx, st);
+    }
+  }
+  atomic_fetch_add(&pc->refs, 1);
+  r->pctx = pc;
+  return r;
+}
+
+/* ---- calling -------------------------------------------------------------------------------------- */
+
+static int build_key(int64_t *key, PyCtx *pc, const PyArg *args, int n, const BudArray *out,
+                     int casting) {
+  int nk = 0;
+  key[nk++] = (int64_t)(intptr_t)pc;
+  key[nk++] = (out ? (int64_t)out->dtype + 1 : 0) | (int64_t)casting << 8;
+  for (int i = 0; i < n; i++) {
+    const BudArray *a = &args[i].arr;
+    key[nk++] = (int64_t)a->dtype | (int64_t)a->ndim << 8 | (int64_t)(args[i].category + 1) << 16;
+    for (int d = 0; d < a->ndim; d++) key[nk++] = a->shape[d];
+  }
+  return nk;
+}
+
+static ProgRef *cache_find(PyExpr *self, const int64_t *key, int nk) {
+  for (int i = 0; i < PY_EXPR_NCACHE; i++) {
+    CacheEntry *e = &self->cache[i];
+    if (e->ref && e->nkey == nk && !memcmp(e->key, key, (size_t)nk * sizeof *key)) return e->ref;
+  }
+  return NULL;
+}
+
+static int cache_insert(PyExpr *self, const int64_t *key, int nk, ProgRef *r) {
+  int64_t *k = malloc((size_t)nk * sizeof *k);
+  if (!k) {
+    PyErr_NoMemory();
+    return -1;
+  }
+  memcpy(k, key, (size_t)nk * sizeof *k);
+  int slot = -1;
+  for (int i = 0; i < PY_EXPR_NCACHE && slot < 0; i++)
+    if (!self->cache[i].ref) slot = i;
+  if (slot < 0) {
+    slot = self->next_victim;
+    self->next_victim = (self->next_victim + 1) % PY_EXPR_NCACHE;
+  }
+  CacheEntry *e = &self->cache[slot];
+  ProgRef *old = e->ref;
+  free(e->key);
+  e->key = k;
+  e->nkey = nk;
+  e->ref = r;
+  r->refs++;
+  if (old) py_prog_decref(old);
+  return 0;
+}
+
+static void format_shape(char *buf, size_t n, int ndim, const int64_t *shape) {
+  size_t used = (size_t)snprintf(buf, n, "(");
+  for (int i = 0; i < ndim && used < n; i++)
+    used += (size_t)snprintf(buf + used, n - used, ndim == 1 ? "%lld," : i ? ", %lld" : "%lld",
+                             (long long)shape[i]);
+  if (used < n) snprintf(buf + used, n - used, ")");
+}
+
+static bool is_f_order(const BudArray *a) {
+  if (a->ndim < 2) return false;
+  int64_t step = bud_dtype_size(a->dtype);
+  bool f = true, c = true;
+  for (int i = 0; i < a->ndim; i++) {
+    if (a->shape[i] != 1 && a->strides[i] != step) f = false;
+    step *= a->shape[i];
+  }
+  step = bud_dtype_size(a->dtype);
+  for (int i = a->ndim - 1; i >= 0; i--) {
+    if (a->shape[i] != 1 && a->strides[i] != step) c = false;
+    step *= a->shape[i];
+  }
+  return f && !c;
+}
+
+/* Results in Fortran order for order='F', or 'A'/'K' when every operand of ndim >= 2 is
+ * Fortran- and not C-contiguous. */
+static bool want_fortran(int order, const PyArg *args, int n, int out_ndim) {
+  if (out_ndim < 2 || order == PY_ORDER_C) return false;
+  if (order == PY_ORDER_F) return true;
+  bool any = false;
+  for (int i = 0; i < n; i++) {
+    if (args[i].arr.ndim < 2) continue;
+    if (!is_f_order(&args[i].arr)) return false;
+    any = true;
+  }
+  return any;
+}
+
+/* Runs self on the operand objects objs[0..nnames). out may be NULL. */
+static PyObject *expr_run(PyExpr *self, PyObject *const *objs, PyObject *out, int casting,
+                          int order) {
+  PyCtx *pc = py_ctx_get();
+  if (!pc) return NULL;
+  int n = self->nnames;
+  PyArg args[BUD_MAX_OPERANDS];
+  PyArg outa;
+  bool has_out = false;
+  int nconv = 0;
+  PyObject *result = NULL;
+  ProgRef *r = NULL;
+  BudArray ins[BUD_MAX_OPERANDS], outs[PY_MAX_OUTPUTS];
+  PyObject *res_objs[PY_MAX_OUTPUTS];
+  int nres = 0;
+
+  for (; nconv < n; nconv++)
+    if (py_arg_in(objs[nconv], &args[nconv], self->cnames[nconv]) < 0) goto done;
+  if (out) {
+    if (py_arg_out(out, &outa) < 0) goto done;
+    has_out = true;
+  }
+  int64_t key[PY_KEY_MAX];
+  int nk = build_key(key, pc, args, n, has_out ? &outa.arr : NULL, casting);
+  r = cache_find(self, key, nk);
+  if (r) {
+    r->refs++;
+  } else {
+    r = expr_compile(self, pc, args, has_out ? &outa.arr : NULL, casting);
+    if (!r) goto done;
+    if (cache_insert(self, key, nk, r) < 0) goto done;
+  }
+  for (int i = 0; i < n; i++) ins[i] = args[i].arr;
+  int64_t nelem = 1;
+  for (int d = 0; d < r->out_ndim[0]; d++) nelem *= r->out_shape[0][d];
+  if (has_out) {
+    bool same = outa.arr.ndim == r->out_ndim[0] &&
+                !memcmp(outa.arr.shape, r->out_shape[0], (size_t)outa.arr.ndim * sizeof(int64_t));
+    if (!same) {
+      char a[256], b[256];
+      format_shape(a, sizeof a, outa.arr.ndim, outa.arr.shape);
+      format_shape(b, sizeof b, r->out_ndim[0], r->out_shape[0]);
+      PyErr_Format(PyExc_ValueError, "out: shape %s does not match the result's shape %s", a, b);
+      goto done;
+    }
+    outs[0] = outa.arr;
+  } else {
+    bool fortran = want_fortran(order, args, n, r->out_ndim[0]);
+    for (; nres < r->noutputs; nres++) {
+      res_objs[nres] = py_new_result(r->out_dt[nres], r->out_ndim[nres], r->out_shape[nres],
+                                     fortran, &outs[nres]);
+      if (!res_objs[nres]) goto done;
+    }
+  }
+  BudStatus st;
+  if (nelem >= PY_GIL_RELEASE_MIN) {
+    Py_BEGIN_ALLOW_THREADS
+    st = bud_run(pc->ctx, r->prog, n, ins, r->noutputs, outs);
+    Py_END_ALLOW_THREADS
+  } else {
+    st = bud_run(pc->ctx, r->prog, n, ins, r->noutputs, outs);
+  }
+  if (st != BUD_OK) {
+    py_raise(pc->ctx, st);
+    goto done;
+  }
+  if (has_out) {
+    Py_INCREF(out);
+    result = out;
+  } else if (nres == 1) {
+    result = res_objs[0];
+    nres = 0;
+    if (self->scalar_result && r->out_ndim[0] == 0)
+      result = PyArray_Return((PyArrayObject *)result);
+  } else {
+    result = PyTuple_New(nres);
+    if (result) {
+      for (int i = 0; i < nres; i++) PyTuple_SET_ITEM(result, i, res_objs[i]);
+      nres = 0;
+    }
+  }
+done:
+  for (int i = 0; i < nres; i++) Py_DECREF(res_objs[i]);
+  if (r) py_prog_decref(r);
+  if (has_out) py_arg_release(&outa);
+  for (int i = 0; i < nconv; i++) py_arg_release(&args[i]);
+  return result;
+}
+
+static PyObject *kw_out, *kw_casting, *kw_order; /* interned keyword names (set at type init) */
+
+static bool str_eq(PyObject *a, PyObject *b) {
+  return a == b || PyUnicode_Compare(a, b) == 0;
+}
+
+static PyObject *expr_vectorcall(PyObject *self_, PyObject *const *args, size_t nargsf,
+                                 PyObject *kwnames) {
+  PyExpr *self = (PyExpr *)self_;
+  Py_ssize_t npos = PyVectorcall_NARGS(nargsf);
+  int n = self->nnames;
+  if (npos > n) {
+    PyErr_Format(PyExc_TypeError, "expression takes %d arrays (%S) but %zd were given", n,
+                 self->names, npos);
+    return NULL;
+  }
+  PyObject *bound[BUD_MAX_OPERANDS];
+  for (int i = 0; i < n; i++) bound[i] = i < npos ? args[i] : NULL;
+  PyObject *out = NULL;
+  int casting = self->casting, order = self->order;
+  Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+  for (Py_ssize_t k = 0; k < nkw; k++) {
+    PyObject *kw = PyTuple_GET_ITEM(kwnames, k), *val = args[npos + k];
+    int j = -1;
+    for (int i = 0; i < n && j < 0; i++)
+      if (PyTuple_GET_ITEM(self->names, i) == kw) j = i;
+    if (j < 0 && kw != kw_out && kw != kw_casting && kw != kw_order)
+      for (int i = 0; i < n && j < 0; i++)
+        if (str_eq(PyTuple_GET_ITEM(self->names, i), kw)) j = i;
+    if (j >= 0) {
+      if (bound[j]) {
+        PyErr_Format(PyExc_TypeError, "array '%U' given by position and by name", kw);
+        return NULL;
+      }
+      bound[j] = val;
+    } else if (str_eq(kw, kw_out)) {
+      out = val == Py_None ? NULL : val;
+    } else if (str_eq(kw, kw_casting)) {
+      if ((casting = py_parse_casting(val)) < 0) return NULL;
+    } else if (str_eq(kw, kw_order)) {
+      if ((order = py_parse_order(val)) < 0) return NULL;
+    } else {
+      PyErr_Format(PyExc_TypeError, "unexpected keyword argument '%U' (the arrays are %S)", kw,
+                   self->names);
+      return NULL;
+    }
+  }
+  for (int i = 0; i < n; i++)
+    if (!bound[i]) {
+      PyErr_Format(PyExc_TypeError, "missing array '%s' (the arrays are %S)", self->cnames[i],
+                   self->names);
+      return NULL;
+    }
+  return expr_run(self, bound, out, casting, order);
+}
+
+/* _run(arrays, out, casting, order): arrays is a sequence in .names order; out may be None;
+ * casting and order are strings or None (the defaults). For bud.evaluate. */
+static PyObject *expr_run_method(PyObject *self_, PyObject *const *args, Py_ssize_t nargs) {
+  PyExpr *self = (PyExpr *)self_;
+  if (nargs != 4) {
+    PyErr_SetString(PyExc_TypeError, "_run(arrays, out, casting, order)");
+    return NULL;
+  }
+  PyObject *seq = PySequence_Fast(args[0], "_run: arrays must be a sequence");
+  if (!seq) return NULL;
+  PyObject *res = NULL;
+  int casting = args[2] == Py_None ? self->casting : py_parse_casting(args[2]);
+  int order = args[3] == Py_None ? self->order : py_parse_order(args[3]);
+  if (casting >= 0 && order >= 0) {
+    if (PySequence_Fast_GET_SIZE(seq) != self->nnames)
+      PyErr_Format(PyExc_TypeError, "_run: %d arrays expected", self->nnames);
+    else
+      res = expr_run(self, PySequence_Fast_ITEMS(seq), args[1] == Py_None ? NULL : args[1],
+                     casting, order);
+  }
+  Py_DECREF(seq);
+  return res;
+}
+
+static PyObject *expr_cache_clear(PyObject *self, PyObject *unused) {
+  expr_clear_cache((PyExpr *)self);
+  Py_RETURN_NONE;
+}
+
+static PyObject *expr_cache_size(PyObject *self_, PyObject *unused) {
+  PyExpr *self = (PyExpr *)self_;
+  int n = 0;
+  for (int i = 0; i < PY_EXPR_NCACHE; i++) n += self->cache[i].ref != NULL;
+  return PyLong_FromLong(n);
+}
+
+static PyObject *expr_get_names(PyObject *self, void *unused) {
+  PyObject *n = ((PyExpr *)self)->names;
+  Py_INCREF(n);
+  return n;
+}
+
+static PyObject *expr_get_source(PyObject *self, void *unused) {
+  PyObject *s = ((PyExpr *)self)->src_obj;
+  Py_INCREF(s);
+  return s;
+}
+
+static PyObject *expr_repr(PyObject *self) {
+  return PyUnicode_FromFormat("bud.compile(%R)", ((PyExpr *)self)->src_obj);
+}
+
+static PyMethodDef expr_methods[] = {
+    {"_run", (PyCFunction)(void (*)(void))expr_run_method, METH_FASTCALL,
+     "_run(arrays, out, casting, order)"},
+    {"cache_clear", expr_cache_clear, METH_NOARGS, "drop the compiled programs"},
+    {"cache_size", expr_cache_size, METH_NOARGS, "number of compiled programs held"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef expr_getset[] = {
+    {"names", expr_get_names, NULL, "the arrays, in order of first appearance", NULL},
+    {"source", expr_get_source, NULL, "the Flow source", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static int expr_type_init_keywords(void) {
+  if (kw_out) return 0;
+  kw_out = PyUnicode_InternFromString("out");
+  kw_casting = PyUnicode_InternFromString("casting");
+  kw_order = PyUnicode_InternFromString("order");
+  return kw_out && kw_casting && kw_order ? 0 : -1;
+}
+
+static PyObject *expr_new_checked(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+  if (expr_type_init_keywords() < 0) return NULL;
+  return expr_new(type, args, kwds);
+}
+
+PyTypeObject PyExprType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "bud._bud.Expr",
+    .tp_doc = "Expr(source, casting='safe', order='K', scalar_result=False): a compiled Flow "
+              "expression; call it with arrays by position or name, and out=.",
+    .tp_basicsize = sizeof(PyExpr),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_new = expr_new_checked,
+    .tp_dealloc = (destructor)expr_dealloc,
+    .tp_vectorcall_offset = offsetof(PyExpr, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_methods = expr_methods,
+    .tp_getset = expr_getset,
+    .tp_repr = expr_repr,
+};
