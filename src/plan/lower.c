@@ -60,8 +60,8 @@ static BudStatus lower_operand(LowerState *s, const int32_t *buf_of_node, int32_
   Plan *p = s->p;
   if (n->op == OP_const) {
     for (int c = 0; c < p->nconsts; c++)
-      if (p->consts[c].dtype == n->dtype &&
-          lower_bits(n->dtype, p->consts[c].value) == lower_bits(n->dtype, n->value)) {
+      if (s->consts[c].dtype == n->dtype &&
+          lower_bits(n->dtype, s->consts[c].value) == lower_bits(n->dtype, n->value)) {
         *vreg = s->const_vreg[c];
         return BUD_OK;
       }
