@@ -451,6 +451,12 @@ static int add_fixup(X86Buf *b, size_t pos, size_t end, int32_t label, int32_t a
   return r > 0 ? X86_OK : r;
 }
 
+static int reserve(X86Buf *b, size_t n) {
+  if (b->len + n <= b->cap) return X86_OK;
+  if (b->is_fixed) return X86_ERR_OVERFLOW;
+  return grow((void **)&b->code, &b->cap, b->len + n, 1) ? X86_ERR_NOMEM : X86_OK;
+}
+
 int x86_emit_cc(X86Buf *b, X86Op op, X86Cond cc, int nops, const X86Opnd *ops) {
   const X86OpInfo *oi = x86_op_info(op);
   if (!oi) return fail(b, X86_ERR_OP);
@@ -458,10 +464,7 @@ int x86_emit_cc(X86Buf *b, X86Op op, X86Cond cc, int nops, const X86Opnd *ops) {
   Ins in;
   int st = encode(oi, cc, nops, ops, &in);
   if (st != X86_OK) return fail(b, st);
-  if (b->len + (size_t)in.n > b->cap) {
-    if (b->is_fixed) return fail(b, X86_ERR_OVERFLOW);
-    if (grow((void **)&b->code, &b->cap, b->len + (size_t)in.n, 1)) return fail(b, X86_ERR_NOMEM);
-  }
+  if ((st = reserve(b, (size_t)in.n)) != X86_OK) return fail(b, st);
   size_t start = b->len;
   memcpy(b->code + start, in.p, (size_t)in.n);
   b->len += (size_t)in.n;
@@ -480,6 +483,24 @@ int x86_emit_cc(X86Buf *b, X86Op op, X86Cond cc, int nops, const X86Opnd *ops) {
 
 int x86_emit(X86Buf *b, X86Op op, int nops, const X86Opnd *ops) {
   return x86_emit_cc(b, op, X86_CC_O, nops, ops);
+}
+
+int x86_data(X86Buf *b, const void *p, size_t n) {
+  int st = reserve(b, n);
+  if (st != X86_OK) return fail(b, st);
+  if (n) memcpy(b->code + b->len, p, n);
+  b->len += n;
+  return X86_OK;
+}
+
+int x86_align(X86Buf *b, size_t align, uint8_t fill) {
+  if (align == 0 || (align & (align - 1))) return fail(b, X86_ERR_RANGE);
+  size_t n = (align - b->len % align) % align;
+  int st = reserve(b, n);
+  if (st != X86_OK) return fail(b, st);
+  memset(b->code + b->len, fill, n);
+  b->len += n;
+  return X86_OK;
 }
 
 /* ---- form-named shorthands ---- */

@@ -173,6 +173,11 @@ int x86_patch_rel32(X86Buf *b, size_t disp_pos, size_t end, size_t target);
 
 /* ---- emitting ---- */
 
+/* Raw bytes (constant pools placed after the code) and padding to a multiple of align
+ * (a power of two) with fill (0xCC = int3 between code and data, 0x90 = nop). */
+int x86_data(X86Buf *b, const void *p, size_t n);
+int x86_align(X86Buf *b, size_t align, uint8_t fill);
+
 /* The one encoder: operands in Intel order (destination first), as the assembler writes
  * them. cc is used by the jcc/cmovcc rows only. Returns X86_OK or a negative X86Status. */
 int x86_emit_cc(X86Buf *b, X86Op op, X86Cond cc, int nops, const X86Opnd *ops);
