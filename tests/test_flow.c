@@ -137,7 +137,9 @@ static void test_precedence(void) {
   EXPECT("-a**2", "out=(negative (power a 2))");
   EXPECT("a+b*c", "out=(add a (multiply b c))");
   EXPECT("a<b|c", "out=(less a (bitwise_or b c))");
-  EXPECT("2**-1", "out=(power 2 -1)");
+  EXPECT("2**-1", "out=0.5"); /* folded as Python does: 2 ** (-1) */
+  EXPECT("a**-1", "out=(power a -1)");
+  EXPECT("a**2**3", "out=(power a 8)");
   EXPECT("a//b%c", "out=(remainder (floor_divide a b) c)");
   EXPECT("a-b-c", "out=(subtract (subtract a b) c)");
   EXPECT("f/h/f", "out=(divide (divide f h) f)");
@@ -161,7 +163,8 @@ static void test_precedence(void) {
   EXPECT("a + -3", "out=(add a -3)");
   EXPECT("a + -(3)", "out=(add a -3)");
   EXPECT("a - - 3", "out=(subtract a -3)");
-  EXPECT("-2**2", "out=(negative (power 2 2))");
+  EXPECT("-2**2", "out=-4");
+  EXPECT("-a**-2", "out=(negative (power a -2))");
   EXPECT("a + ~5", "out=(add a -6)");
   EXPECT("a % 3 * b", "out=(multiply (remainder a 3) b)");
   EXPECT("where(a > b, a, b)", "out=(where (greater a b) a b)");
@@ -213,6 +216,16 @@ static void test_literals(void) {
   EXPECT("x = True; y = False", "x=True; y=False");
   EXPECT("x = inf; y = -inf; z = nan", "x=inf; y=-inf; z=nan");
   EXPECT("x = 1e999", "x=inf");
+  /* literal arithmetic folds with Python's semantics */
+  EXPECT("x = -7 // 2; y = -7 % 2; z = 7 % -2; w = 7 // -2", "x=-4; y=1; z=-1; w=-4");
+  EXPECT("x = 2 * 3 + 1; y = 1 / 4; z = 2.5 * 2; w = 1 - 0.5", "x=7; y=0.25; z=5.0; w=0.5");
+  EXPECT("x = (-1) ** 1000001; y = 3 ** 4; z = 0 ** 0", "x=-1; y=81; z=1");
+  EXPECT("x = 1 / 0", "x=(divide 1.0 0.0)");
+  EXPECT("x = 9223372036854775807 + 1", "x=(add 9223372036854775807 1)");
+  EXPECT("x = 2 ** 64", "x=(power 2 64)");
+  CHECK_EQ_INT(out_dtype("i8 + 2 * 150"), BUD_INT16);
+  CHECK_EQ_INT(out_dtype("u8 * (0 - 1)"), BUD_INT16);
+  CHECK_EQ_INT(out_dtype("f * (1 / 3)"), BUD_FLOAT32);
 
   CHECK_EQ_INT(out_dtype("f * 2.0"), BUD_FLOAT32);
   CHECK_EQ_INT(out_dtype("f * 2"), BUD_FLOAT32);

@@ -253,6 +253,77 @@ static BudStatus emit_reduce(Parser *p, Op op, Val *x, int axis, int32_t pos, Va
   return BUD_OK;
 }
 
+/* ---- folding literals -------------------------------------------------------------------------- */
+
+/* Python evaluates arithmetic on number literals before NumPy sees the result, so `i8 + 2*150`
+ * is int8 + 300 (value-based casting sees 300). Folds int and float literals where Python's result
+ * is an int64 or a float; anything else (overflow, division by zero, bools) is left to the IR. */
+static double lit_double(const Val *v) { return v->lit == LIT_INT ? (double)v->v.i : v->v.f; }
+
+static bool fold_binary(Op op, const Val *l, const Val *r, Val *out) {
+  bool li = l->lit == LIT_INT, ri = r->lit == LIT_INT;
+  if (!(li || l->lit == LIT_FLOAT) || !(ri || r->lit == LIT_FLOAT)) return false;
+  Val v = {.lit = LIT_INT};
+  if (li && ri) {
+    int64_t a = l->v.i, b = r->v.i, res;
+    switch (op) {
+    case OP_add: if (__builtin_add_overflow(a, b, &res)) return false; break;
+    case OP_sub: if (__builtin_sub_overflow(a, b, &res)) return false; break;
+    case OP_mul: if (__builtin_mul_overflow(a, b, &res)) return false; break;
+    case OP_floordiv:
+    case OP_mod: {
+      if (b == 0 || (a == INT64_MIN && b == -1)) return false;
+      int64_t q = a / b, m = a % b;
+      if (m != 0 && ((m < 0) != (b < 0))) q--, m += b;
+      res = op == OP_floordiv ? q : m;
+      break;
+    }
+    case OP_pow:
+      if (b < 0) {
+        if (a == 0) return false;
+        v.lit = LIT_FLOAT;
+        v.v.f = pow((double)a, (double)b);
+        *out = v;
+        return true;
+      }
+      res = 1;
+      for (int64_t k = 0; k < b; k++) {
+        if (__builtin_mul_overflow(res, a, &res)) return false;
+        if (res == 0 || res == 1) break;
+        if (res == -1) {
+          res = ((b - k - 1) % 2) ? -res : res;
+          break;
+        }
+      }
+      break;
+    case OP_div:
+      if (b == 0) return false;
+      v.lit = LIT_FLOAT;
+      v.v.f = (double)a / (double)b;
+      *out = v;
+      return true;
+    default: return false;
+    }
+    v.v.i = res;
+    *out = v;
+    return true;
+  }
+  double a = lit_double(l), b = lit_double(r);
+  v.lit = LIT_FLOAT;
+  switch (op) {
+  case OP_add: v.v.f = a + b; break;
+  case OP_sub: v.v.f = a - b; break;
+  case OP_mul: v.v.f = a * b; break;
+  case OP_div:
+    if (b == 0) return false;
+    v.v.f = a / b;
+    break;
+  default: return false;
+  }
+  *out = v;
+  return true;
+}
+
 /* ---- names ------------------------------------------------------------------------------------- */
 
 static bool tok_is(const Parser *p, const Token *t, const char *word) {
@@ -527,6 +598,7 @@ static BudStatus parse_power(Parser *p, Val *out) {
   p->i++;
   Val args[2] = {*out, {0}};
   if ((st = parse_factor(p, &args[1]))) return st;
+  if (fold_binary(OP_pow, &args[0], &args[1], out)) return BUD_OK;
   return emit_op(p, OP_pow, 2, args, pos, out);
 }
 
@@ -619,7 +691,7 @@ static BudStatus parse_binary(Parser *p, int level, Val *out) {
     p->i++;
     Val args[2] = {*out, {0}};
     if ((st = parse_binary(p, level + 1, &args[1]))) break;
-    st = emit_op(p, op, 2, args, pos, out);
+    if (!fold_binary(op, &args[0], &args[1], out)) st = emit_op(p, op, 2, args, pos, out);
   }
   return st;
 }
