@@ -212,6 +212,9 @@ static void run_errors(void) {
   CHECK(emit_status(X86_mov_i32, 2, x86_oreg(x86_r64(0)), x86_oimm(0x80000000LL), none) == X86_ERR_RANGE, "imm32 sign-extension");
   CHECK(emit_status(X86_mov, 2, x86_oreg(x86_r64(16)), x86_oreg(x86_r64(0)), none) == X86_ERR_OPERAND, "gpr 16");
   CHECK(emit_status(X86_kmovw, 2, x86_oreg(x86_kreg(8)), x86_oreg(x86_kreg(0)), none) == X86_ERR_OPERAND, "k8");
+  CHECK(emit_status(X86_evpermps, 3, x86_oreg(x86_xmm(1)), x86_oreg(x86_xmm(2)), x86_oreg(x86_xmm(3))) == X86_ERR_OPERAND, "vpermps has no xmm form");
+  CHECK(emit_status(X86_vcvtpd2ps, 2, x86_oreg(x86_xmm(1)), x86_omem(x86_mem(X86_RAX, 0)), none) == X86_ERR_OPERAND, "m128 or m256?");
+  CHECK(emit_status(X86_vmovaps, 2, x86_oreg(x86_xmm(1)), x86_oreg(x86_xmm(2)), none) == X86_OK, "vmovaps xmm");
   CHECK(emit_status((X86Op)X86_NOP_COUNT, 0, none, none, none) == X86_ERR_OP, "bad op");
 
   /* a full fixed buffer takes nothing, and never more than cap bytes */

@@ -18,8 +18,6 @@ G32 = "eax ecx edx ebx esp ebp esi edi r8d r9d r10d r11d r12d r13d r14d r15d".sp
 CC = "o no b ae e ne be a s ns p np l ge le g".split()
 VEC = ["xmm", "ymm", "zmm"]
 PTR = {4: "dword", 8: "qword", 16: "xmmword", 32: "ymmword", 64: "zmmword"}
-# LV rows whose xmm (L0) form does not exist
-MIN256 = {"evbroadcastsd", "evpermps", "evpermd", "evextractf32x4", "evinsertf32x4"}
 
 
 def rows_of(path):
@@ -119,10 +117,10 @@ def imms(row, kind):
 def cases_for(row):
     rid, mnem, enc, pfx, mp, opc, w, l, form, ext, feat, tup = row
     order, rc, vc, mc, mk, imm = FORMS[form]
-    if l == "LV":
+    if l in ("LV", "LY"):
         Ls = [0, 1, 2] if enc == "EVEX" else [0, 1]
-        if rid in MIN256:
-            Ls = [1, 2]
+        if l == "LY":
+            Ls = Ls[1:]
     else:
         Ls = [{"L128": 0, "L256": 1, "L512": 2, "LIG": 0}[l]]
     out = []  # (asm, prefix)
@@ -170,7 +168,7 @@ def cases_for(row):
                     if deco.get("bcast"):
                         esz = 8 if w == "W1" else 4
                         t = "%s ptr %s{1to%d}" % (PTR[esz], t, deco["bcast"])
-                    elif form == "RH_RM" or (enc == "EVEX" and mc == "V" and l == "LV"):
+                    elif form == "RH_RM" or (enc == "EVEX" and mc == "V" and l in ("LV", "LY")):
                         t = "%s ptr %s" % (PTR[16 << L], t)
                     elif mc == "G" or form == "M":
                         t = ("qword ptr " if mc == "G" else "byte ptr ") + t

@@ -84,7 +84,7 @@ uint32_t x86_op_features(X86Op op, int vl_bits) {
   const X86OpInfo *oi = x86_op_info(op);
   if (!oi) return 0;
   uint32_t f = oi->feat;
-  if (oi->enc == X86_ENC_EVEX && oi->l == X86_L_LV && vl_bits > 0 && vl_bits < 512) f |= X86_FEAT_AVX512VL;
+  if (oi->enc == X86_ENC_EVEX && oi->l >= X86_L_LV && vl_bits > 0 && vl_bits < 512) f |= X86_FEAT_AVX512VL;
   return f;
 }
 
@@ -272,8 +272,7 @@ static int infer_l(const X86OpInfo *oi, const FormInfo *fi, const X86Opnd *r, co
       }
     }
   }
-  for (int i = 0; i < 3; i++) /* only an xmm in an H slot is left: take the smallest */
-    if (sl[i] && cl[i] == C_H && sl[i]->kind == X86_OPND_REG) return 0;
+  /* e.g. vcvtpd2ps xmm, [mem] without a size: m128 and m256 are both possible */
   return -1;
 }
 
@@ -341,7 +340,8 @@ static int encode(const X86OpInfo *oi, X86Cond cc, int nops, const X86Opnd *ops,
   /* vector length */
   int L = 0;
   if (oi->l <= X86_L_L512) L = oi->l;
-  else if (oi->l == X86_L_LV && (L = infer_l(oi, fi, R, V, M)) < 0) return X86_ERR_OPERAND;
+  else if (oi->l >= X86_L_LV && (L = infer_l(oi, fi, R, V, M)) < 0) return X86_ERR_OPERAND;
+  if (oi->l == X86_L_LY && L == 0) return X86_ERR_OPERAND;
   if (L > (is_evex ? 2 : is_vex ? 1 : 0)) return X86_ERR_OPERAND;
 
   /* register classes and numbers */

@@ -33,7 +33,8 @@ typedef enum { X86_ENC_LEG, X86_ENC_VEX, X86_ENC_EVEX } X86Enc;
 typedef enum { X86_PFX_NP, X86_PFX_P66, X86_PFX_PF3, X86_PFX_PF2 } X86Pfx; /* = VEX.pp */
 typedef enum { X86_MAP_M1, X86_MAP_M0F, X86_MAP_M0F38, X86_MAP_M0F3A } X86Map; /* = mmmmm */
 typedef enum { X86_W_W0, X86_W_W1, X86_W_WIG } X86W;
-typedef enum { X86_L_L128, X86_L_L256, X86_L_L512, X86_L_LIG, X86_L_LV } X86L;
+/* LV: L from the operands; LY: the same, but 256 or 512 only */
+typedef enum { X86_L_L128, X86_L_L256, X86_L_L512, X86_L_LIG, X86_L_LV, X86_L_LY } X86L;
 typedef enum { X86_TUP_T0, X86_TUP_FV, X86_TUP_FVM, X86_TUP_HV, X86_TUP_T1S, X86_TUP_T4 } X86Tuple;
 
 typedef struct {
