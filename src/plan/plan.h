@@ -144,6 +144,10 @@ typedef struct RedAcc {
   double comp;     /* spare for compensated or pairwise state */
   int64_t index;   /* argmin/argmax: index of the best element so far */
   int64_t count;   /* elements seen */
+  /* Pairwise summation across blocks (float sum/mean, VM): cascade[k] holds the sum of 2^k
+   * blocks when bit k of nblocks is set (a binary counter), so the error grows with log(blocks). */
+  uint64_t nblocks;
+  double cascade[48];
 } RedAcc;
 
 typedef struct BudKArgs {
