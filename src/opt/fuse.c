@@ -118,11 +118,13 @@ static int32_t fuse_place(FuseState *s, const int32_t *group, int32_t id, const 
   *why = NULL;
   if (op_is_reduction(n->op)) {
     const Shape *xs = &s->g->nodes[n->in[0]].shape;
-    for (int32_t gid = 0; gid < s->ngroups; gid++) {
+    int tries = 0; /* bounds the searches: a few candidate groups are plenty */
+    for (int32_t gid = 0; gid < s->ngroups && tries < 8; gid++) {
       FuseGroup *fg = &s->groups[gid];
-      if (fg->is_fused && fg->has_reduce && fg->axis == n->axis && shape_eq(&fg->iter, xs) &&
-          !fuse_reaches(s, group, id, gid))
-        return gid;
+      if (!fg->is_fused || !fg->has_reduce || fg->axis != n->axis || !shape_eq(&fg->iter, xs))
+        continue;
+      tries++;
+      if (!fuse_reaches(s, group, id, gid)) return gid;
     }
     int32_t gid = fuse_new_group(s, xs, true);
     s->groups[gid].has_reduce = true;

@@ -25,6 +25,10 @@ BudStatus opt_simplify(BudContext *ctx, const IrGraph *in, IrGraph **out);
 BudStatus opt_cse(BudContext *ctx, const IrGraph *in, IrGraph **out);
 BudStatus opt_dce(BudContext *ctx, const IrGraph *in, IrGraph **out);
 
+/* Is `name` one of the comma-separated words of a BUD_DEBUG value (or is `all` one)? debug may
+ * be NULL. program_build dumps its fusion groups and plans for BUD_DEBUG=fuse / plan. */
+bool opt_debug_wants(const char *debug, const char *name);
+
 /* Builds a runnable program from an optimized graph: fusion, buffers, plans (plan_lower).
  * Appends fusion groups and plans to explain when given. */
 BudStatus program_build(BudContext *ctx, IrGraph *g, BudProgram **out, StrBuf *explain);

@@ -10,8 +10,7 @@
 
 typedef BudStatus (*OptPassFn)(BudContext *ctx, const IrGraph *in, IrGraph **out);
 
-/* Is `name` one of the comma-separated words of the BUD_DEBUG value (or is `all` one)? */
-static bool opt_debug_wants(const char *debug, const char *name) {
+bool opt_debug_wants(const char *debug, const char *name) {
   size_t len = strlen(name);
   for (const char *p = debug; p && *p;) {
     const char *end = strchr(p, ',');

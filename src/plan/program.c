@@ -10,6 +10,7 @@
 #include "opt/opt.h"
 #include "plan/plan.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -224,6 +225,14 @@ BudStatus program_build(BudContext *ctx, IrGraph *g, BudProgram **out, StrBuf *e
     grp->in_buf[0] = b.buf_of_node[node]; /* an input, an earlier output, or -1: a constant */
     grp->in_buf[1] = -1;
     grp->out_buf = prog->output_buf[o];
+  }
+  const char *debug = getenv("BUD_DEBUG");
+  if (st == BUD_OK && (opt_debug_wants(debug, "fuse") || opt_debug_wants(debug, "plan"))) {
+    StrBuf dump;
+    sb_init(&dump);
+    prog_explain(&b, &dump);
+    fputs(dump.data ? dump.data : "", stderr);
+    sb_free(&dump);
   }
   if (st == BUD_OK && explain) prog_explain(&b, explain);
   if (st != BUD_OK) {
