@@ -115,10 +115,7 @@ BudStatus api_compile(BudContext *ctx, const char *source, int ninputs, const Bu
     ir_graph_free(g);
     return st;
   }
-  if (explain) {
-    sb_puts(explain, "== input ==\n");
-    ir_print(g, explain);
-  }
+  /* opt_pipeline writes "== input ==" and every stage into explain. */
   st = api_build_program(ctx, g, out, explain, t0);
   ir_graph_free(g);
   return st;
