@@ -135,12 +135,14 @@ BudStatus ir_resolve_dtypes(BudContext *ctx, Op op, int nin, const BudDType *dts
 BudDType dtype_promote(BudDType a, BudDType b);
 /* NumPy's can_cast(from, to, 'safe'). */
 bool dtype_can_cast_safe(BudDType from, BudDType to);
-/* Converts one value of dtype `from` to dtype `to` exactly as Bud converts arrays (the VM and the
- * constant folder call this): float->float and int->float by C conversion (one rounding);
- * bool->x gives 0/1; x->bool is x != 0 (NaN -> true); int->int wraps (two's complement);
- * float->signed int: NaN or outside the int64 range gives INT64_MIN, else truncation toward zero
- * to int64, then wrap to the width; float->uint64: 2^63 <= x < 2^64 converts exactly, else as
- * float->int64 reinterpreted; float->uint8/16/32: via int64, then wrap. v is in from's kind
+/* Converts one value of dtype `from` to dtype `to` exactly as NumPy 1.24 on x86-64 converts
+ * arrays (astype), and as Bud does everywhere (the VM and the constant folder call this):
+ * float->float and int->float by C conversion (one rounding); bool->x gives 0/1; x->bool is
+ * x != 0 (NaN -> true); int->int wraps (two's complement); float->int: int8/int16/uint8/uint16
+ * through a 32-bit truncating conversion (NaN or outside the int32 range -> INT32_MIN), then wrap;
+ * int32/int64 truncate (NaN or out of range -> INT32_MIN / INT64_MIN); uint32 through the
+ * int64 conversion, then wrap; uint64: x >= 2^63 ? cvt64(x - 2^63) ^ 2^63 : cvt64(x), so
+ * x >= 2^64 and +inf give 0, NaN gives 2^63, -1.0 gives 2^64 - 1. v is in from's kind
  * (Scalar.i / .u / .f); the result is in to's kind and range. (ir/types.c) */
 Scalar scalar_convert(BudDType from, BudDType to, Scalar v);
 

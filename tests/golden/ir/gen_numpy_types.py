@@ -7,6 +7,7 @@ import math, warnings
 import numpy as np
 
 warnings.simplefilter("ignore")
+np.seterr(all="ignore")
 assert np.__version__.startswith("1.24"), np.__version__
 DT = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
       "float32", "float64"]
@@ -118,5 +119,46 @@ for op, specs in rows:
     sp = ", ".join('"%s"' % s for s in specs) + ", NULL" * (3 - len(specs))
     out.append('    {"%s", {%s}, "%s"},' % (op, sp, exp))
 out.append("};")
+# conversions: astype between every pair of dtypes, as Scalar bit patterns (.i/.u/.f)
+import struct
+def bits(dt, v):
+    if dt == "bool" or np.dtype(dt).kind == "i":
+        return int(v) & (2**64 - 1)
+    if np.dtype(dt).kind == "u":
+        return int(v)
+    return struct.unpack("<Q", struct.pack("<d", float(v)))[0]
+VALS = {
+    "f": [0.0, -0.0, 1.5, -1.5, 0.1, 255.9, 256.0, -1.0, 70000.0, 40000.5, -40000.0, 3e9, -3e9,
+          5000000007.0, 1e20, -1e20, 2.0**63, 2.0**64, 1.5 * 2**63, 2.0**31, 2.0**32 + 5,
+          float("inf"), float("-inf"), float("nan"), 1e300, 1e-300, 16777217.0, 3.4e38],
+    "i": [0, 1, -1, 127, 128, -129, 255, 256, 300, 32768, -32769, 65535, 65536, 2**31, -2**31 - 1,
+          2**32 + 7, 2**53 + 1, 2**62 + 2**40 + 1, 2**63 - 1, -2**63],
+    "u": [0, 1, 255, 256, 65536, 2**31, 2**32 + 7, 2**53 + 1, 2**63, 2**64 - 1, 2**63 + 2**40 + 1],
+    "b": [0, 1],
+}
+out.append("")
+out.append("typedef struct ConvCase {")
+out.append("  const char *from, *to;")
+out.append("  uint64_t in, out; /* Scalar bit patterns */")
+out.append("} ConvCase;")
+out.append("")
+out.append("static const ConvCase conv_cases[] = {")
+nconv = 0
+for f in DT:
+    kind = np.dtype(f).kind
+    for v in VALS[kind]:
+        if kind in "iu":
+            info = np.iinfo(f)
+            if not info.min <= v <= info.max:
+                continue  # the value does not fit the source dtype
+            a = np.array([v], dtype=f)
+        else:
+            a = np.array([v], dtype=np.float64 if kind == "f" else bool).astype(f)
+        for t in DT:
+            r = a.astype(t)
+            out.append('    {"%s", "%s", 0x%016xull, 0x%016xull},' % (f, t, bits(f, a[0]), bits(t, r[0])))
+            nconv += 1
+out.append("};")
+print(nconv, "conversions")
 open("tests/test_ir_types.h", "w").write("\n".join(out) + "\n")
 print(len(rows), "cases")
