@@ -100,7 +100,7 @@ static void test_conversions(void) {
   int nbad = 0;
   for (size_t c = 0; c < BUD_ARRAY_LEN(conv_cases); c++) {
     const ConvCase *cc = &conv_cases[c];
-    BudDType from, to;
+    BudDType from = BUD_BOOL, to = BUD_BOOL;
     CHECK(bud_dtype_from_name(cc->from, &from) == BUD_OK && bud_dtype_from_name(cc->to, &to) == BUD_OK);
     Scalar in = {.u = cc->in};
     Scalar out = scalar_convert(from, to, in);
