@@ -16,12 +16,17 @@
  *               - an element-wise node joins the group of its users when all of them are in one
  *                 and the same fused group and its shape broadcasts to that group's iteration
  *                 shape; a graph output joins only when its shape equals the iteration shape (it
- *                 becomes one more store of the group); otherwise it starts a group of its own
- *                 and `why` says which rule kept it out.
- *               A joined node has every user in its group, so edges leave a group only from the
- *               nodes that started it (and outputs): the group graph is acyclic, and the merge
- *               test for reductions keeps it so.
- *   terminates: one backward walk; one search forward from each reduction; a topological sort.
+ *                 becomes one more store of the group);
+ *               - an element-wise node whose users are in several groups joins one of them whose
+ *                 iteration shape is its own shape when no other user leads into that group: it
+ *                 is stored there and the other groups read it (t = a*b; sum(t); t + sum(t):
+ *                 one pass computes t, stores it and sums it);
+ *               - otherwise it starts a group of its own, and `why` says which rule kept it out.
+ *               Without the two merges (reductions, shared nodes) a joined node has every user in
+ *               its group, so edges leave a group only from the node that started it, which has
+ *               the group's largest id: the group graph is acyclic. The merges test node paths;
+ *               should the group graph still have a cycle, fusion is redone without merges.
+ *   terminates: one backward walk; bounded searches forward; a topological sort; at most twice.
  *   deterministic: depends only on the graph.
  */
 #include "opt/opt.h"
@@ -46,6 +51,8 @@ typedef struct FuseState {
   int32_t *stack;
   FuseGroup *groups;
   int32_t ngroups;
+  bool allow_merge; /* reductions into sibling groups, shared nodes into a user's group */
+  bool has_cycle;   /* fuse_order found one: redo without merges */
 } FuseState;
 
 static void fuse_state_free(FuseState *s) {
@@ -111,6 +118,28 @@ static int32_t fuse_new_group(FuseState *s, const Shape *iter, bool is_fused) {
   return s->ngroups++;
 }
 
+/* Node id has users in several groups. It may join one of them, G, and be stored there for the
+ * others, when G is fused, iterates over exactly id's shape, and no other user leads into G (the
+ * others then read the stored value after G). Returns G or -1. Candidates are tried in the
+ * order of id's users; searches are bounded. */
+static int32_t fuse_store_in_user_group(FuseState *s, const int32_t *group, int32_t id) {
+  const IrNode *n = &s->g->nodes[id];
+  int32_t nusers = s->ustart[id + 1] - s->ustart[id];
+  if (nusers > 8) return -1;
+  for (int32_t c = s->ustart[id]; c < s->ustart[id + 1]; c++) {
+    int32_t gid = group[s->users[c]];
+    const FuseGroup *fg = &s->groups[gid];
+    if (!fg->is_fused || !shape_eq(&fg->iter, &n->shape)) continue;
+    bool ok = true;
+    for (int32_t u = s->ustart[id]; u < s->ustart[id + 1] && ok; u++) {
+      int32_t user = s->users[u];
+      ok = group[user] == gid || !fuse_reaches(s, group, user, gid);
+    }
+    if (ok) return gid;
+  }
+  return -1;
+}
+
 /* Chooses the group of node id (all its users already placed); returns it, and in *why the
  * reason when the node starts a new group. */
 static int32_t fuse_place(FuseState *s, const int32_t *group, int32_t id, const char **why) {
@@ -119,7 +148,7 @@ static int32_t fuse_place(FuseState *s, const int32_t *group, int32_t id, const 
   if (op_is_reduction(n->op)) {
     const Shape *xs = &s->g->nodes[n->in[0]].shape;
     int tries = 0; /* bounds the searches: a few candidate groups are plenty */
-    for (int32_t gid = 0; gid < s->ngroups && tries < 8; gid++) {
+    for (int32_t gid = 0; s->allow_merge && gid < s->ngroups && tries < 8; gid++) {
       FuseGroup *fg = &s->groups[gid];
       if (!fg->is_fused || !fg->has_reduce || fg->axis != n->axis || !shape_eq(&fg->iter, xs))
         continue;
@@ -138,16 +167,23 @@ static int32_t fuse_place(FuseState *s, const int32_t *group, int32_t id, const 
     return fuse_new_group(s, &n->shape, false);
   }
   int32_t target = -1;
+  bool several = false;
   for (int32_t u = s->ustart[id]; u < s->ustart[id + 1]; u++) {
     int32_t gu = group[s->users[u]];
     if (target == -1) target = gu;
-    else if (gu != target) {
-      *why = "its users are in different groups (materialized)";
-      return fuse_new_group(s, &n->shape, true);
-    }
+    else if (gu != target) several = true;
   }
   if (target < 0) {
     *why = "graph output without users";
+    return fuse_new_group(s, &n->shape, true);
+  }
+  if (several) {
+    int32_t g2 = s->allow_merge ? fuse_store_in_user_group(s, group, id) : -1;
+    if (g2 >= 0) {
+      *why = "also read by other groups: stored by this one";
+      return g2;
+    }
+    *why = "its users are in different groups (materialized)";
     return fuse_new_group(s, &n->shape, true);
   }
   const FuseGroup *fg = &s->groups[target];
@@ -203,7 +239,7 @@ static BudStatus fuse_order(BudContext *ctx, FuseState *s, int32_t *group) {
           (best < 0 || s->groups[h].maxnode < s->groups[best].maxnode))
         best = h;
     if (best < 0) {
-      st = bud_fail(ctx, BUD_ERR_INTERNAL, "fusion produced a cycle between groups");
+      s->has_cycle = true; /* the caller retries without merges; no error message yet */
       goto done;
     }
     newid[best] = next;
@@ -220,12 +256,15 @@ done:
   return st;
 }
 
-BudStatus opt_fuse_why(BudContext *ctx, const IrGraph *g, int32_t *group, int32_t *ngroups,
-                       const char **why) {
+/* One fusion attempt; with allow_merge false every group has a single starting node, whose id
+ * exceeds every id in the group, and an edge G -> H implies start(H) > start(G): no cycle. */
+static BudStatus fuse_run(BudContext *ctx, const IrGraph *g, int32_t *group, int32_t *ngroups,
+                          const char **why, bool allow_merge, bool *has_cycle) {
   FuseState s;
   *ngroups = 0;
   BudStatus st = fuse_state_init(ctx, g, &s);
   if (st != BUD_OK) return st;
+  s.allow_merge = allow_merge;
   for (int32_t id = g->nnodes - 1; id >= 0; id--) {
     const IrNode *n = &g->nodes[id];
     const char *reason = NULL;
@@ -233,8 +272,19 @@ BudStatus opt_fuse_why(BudContext *ctx, const IrGraph *g, int32_t *group, int32_
     if (why) why[id] = reason;
   }
   st = fuse_order(ctx, &s, group);
+  *has_cycle = s.has_cycle;
   if (st == BUD_OK) *ngroups = s.ngroups;
   fuse_state_free(&s);
+  return st;
+}
+
+BudStatus opt_fuse_why(BudContext *ctx, const IrGraph *g, int32_t *group, int32_t *ngroups,
+                       const char **why) {
+  bool has_cycle = false;
+  BudStatus st = fuse_run(ctx, g, group, ngroups, why, true, &has_cycle);
+  if (st == BUD_OK && has_cycle) st = fuse_run(ctx, g, group, ngroups, why, false, &has_cycle);
+  if (st == BUD_OK && has_cycle)
+    st = bud_fail(ctx, BUD_ERR_INTERNAL, "fusion produced a cycle between groups");
   return st;
 }
 

@@ -14,8 +14,8 @@ BudStatus opt_pipeline(BudContext *ctx, const IrGraph *in, IrGraph **out, StrBuf
  * [0, *ngroups), numbered in execution order. */
 BudStatus opt_fuse(BudContext *ctx, const IrGraph *g, int32_t *group, int32_t *ngroups);
 /* opt_fuse that also says, for each node that starts a group, why it was not fused into its
- * users (why[id]: a static string; NULL for nodes that joined a group, inputs and constants).
- * why may be NULL. */
+ * users, and for a node stored for other groups, that it is (why[id]: a static string; NULL for
+ * other nodes, inputs and constants). why may be NULL. */
 BudStatus opt_fuse_why(BudContext *ctx, const IrGraph *g, int32_t *group, int32_t *ngroups,
                        const char **why);
 

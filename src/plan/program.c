@@ -150,7 +150,7 @@ static void prog_explain(const ProgBuild *b, StrBuf *sb) {
     sb_puts(sb, "\n");
     for (int32_t id = 0; id < g->nnodes; id++)
       if (b->group[id] == gi && b->why[id])
-        sb_printf(sb, "  %%%d starts the group: %s\n", (int)id, b->why[id]);
+        sb_printf(sb, "  %%%d %s: %s\n", (int)id, op_info(g->nodes[id].op)->name, b->why[id]);
   }
   for (int32_t gi = 0; gi < prog->ngroups; gi++) {
     if (prog->groups[gi].kind != GROUP_FUSED) continue;
