@@ -95,6 +95,7 @@ typedef struct Parser {
   const char *src, *p, *line_start;
   int line;
   char *buf; /* scratch for names, IR_MAX_LINE_TOKEN + 1 bytes */
+  char found[16];
 } Parser;
 
 static int col(const Parser *ps) { return (int)(ps->p - ps->line_start) + 1; }
@@ -120,12 +121,14 @@ static bool accept(Parser *ps, char c) {
   return true;
 }
 
-static const char *describe(const Parser *ps) {
-  switch (*ps->p) {
-  case '\0': return "end of text";
-  case '\n': return "end of line";
-  default: return "something else";
-  }
+/* What the parser found at the cursor, for messages ("'x'", "end of line"). */
+static const char *describe(Parser *ps) {
+  unsigned char c = (unsigned char)*ps->p;
+  if (c == '\0') return "end of text";
+  if (c == '\n') return "end of line";
+  if (c < 0x20 || c >= 0x7f) snprintf(ps->found, sizeof ps->found, "byte 0x%02x", c);
+  else snprintf(ps->found, sizeof ps->found, "'%c'", c);
+  return ps->found;
 }
 
 static BudStatus expect(Parser *ps, char c) {
@@ -160,7 +163,7 @@ static BudStatus parse_uint(Parser *ps, int64_t max, const char *what, int64_t *
   const char *start = ps->p;
   while (*ps->p >= '0' && *ps->p <= '9') {
     int d = *ps->p - '0';
-    if (v > (max - d) / 10) {
+    if (v > max / 10 || (v == max / 10 && d > max % 10)) {
       ps->p = start;
       return perr(ps, "%s is too large (at most %lld)", what, (long long)max);
     }
