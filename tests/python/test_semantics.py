@@ -183,9 +183,9 @@ def test_strides(dt):
         "column": base[:, 3],
         "broadcast0": np.broadcast_to(base[0], (8, 10)),
     }
-    other = sample(dt, (8, 10), seed=14)
+    other = sample(dt, (10, 10), seed=14)
     for name, v in views.items():
-        w = other[: v.shape[0], : v.shape[1]] if v.ndim == 2 else other[:, 0]
+        w = other[: v.shape[0], : v.shape[1]] if v.ndim == 2 else other[: v.shape[0], 0]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             want = np.maximum(v, w) if dt == "bool" else v * w + v
