@@ -213,6 +213,14 @@ static void test_malformed(BudContext *ctx) {
                BUD_OK);
   CHECK_EQ_INT(load_hdr(ctx, "{'descr': '|b1', 'fortran_order': False, 'shape': (), }", 1),
                BUD_OK);
+  /* Empty arrays with huge other dimensions are fine (as in NumPy); strides must not overflow. */
+  CHECK_EQ_INT(load_hdr(ctx, "{'descr': '<f8', 'fortran_order': False, 'shape': (0, 4611686018427387904), }", 0),
+               BUD_OK);
+  CHECK_EQ_INT(load_hdr(ctx, "{'descr': '<f8', 'fortran_order': True, 'shape': (0, 4611686018427387904), }", 0),
+               BUD_OK);
+  /* ... but, as NumPy, the running byte count overflows before the 0 is reached here. */
+  CHECK_EQ_INT(load_hdr(ctx, "{'descr': '<f8', 'fortran_order': True, 'shape': (4611686018427387904, 0), }", 0),
+               BUD_ERR_FORMAT);
   struct { const char *dict; size_t ndata; BudStatus want; const char *msg; } cases[] = {
       {"{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", 8, BUD_ERR_FORMAT, "truncated"},
       {"{'descr': '<f4', 'fortran_order': False, }", 4, BUD_ERR_FORMAT, "missing key 'shape'"},

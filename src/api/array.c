@@ -92,7 +92,7 @@ BudStatus bud_array_view(BudContext *ctx, BudArray *out, void *data, BudDType dt
     for (int d = ndim - 1; d >= 0; d--) {
       a.shape[d] = shape[d];
       a.strides[d] = s;
-      s *= shape[d] ? shape[d] : 1;
+      if (!size_mul_ok(s, shape[d] ? shape[d] : 1, &s)) s = 0; /* empty array: any stride */
     }
   }
   *out = a;

@@ -285,12 +285,12 @@ static BudStatus npy_make_array(BudContext *ctx, const char *name, const NpyHead
   if (h->fortran) {
     for (int d = 0; d < h->ndim; d++) {
       out->strides[d] = s;
-      s *= h->shape[d] ? h->shape[d] : 1;
+      if (!size_mul_ok(s, h->shape[d] ? h->shape[d] : 1, &s)) s = 0; /* empty array */
     }
   } else {
     for (int d = h->ndim - 1; d >= 0; d--) {
       out->strides[d] = s;
-      s *= h->shape[d] ? h->shape[d] : 1;
+      if (!size_mul_ok(s, h->shape[d] ? h->shape[d] : 1, &s)) s = 0; /* empty array */
     }
   }
   return BUD_OK;
