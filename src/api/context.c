@@ -7,10 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The runtime's release hook for ctx->rt (kernel cache, code memory). It is declared weak so the
- * API links whether or not src/rt provides it yet; when src/rt defines rt_context_release, it is
- * called from here. */
-void rt_context_release(BudContext *ctx) __attribute__((weak));
+/* The runtime's release hook for ctx->rt (kernel cache, code memory), declared in rt/kernel.h.
+ * Referenced weakly so the API links before src/rt defines it. */
+void rt_state_free(BudContext *ctx) __attribute__((weak));
 
 BudContext *bud_context_new(void) {
   BudContext *ctx = calloc(1, sizeof *ctx);
@@ -22,7 +21,7 @@ BudContext *bud_context_new(void) {
 
 /* Call point for freeing the runtime state held in ctx->rt. */
 static void api_release_runtime(BudContext *ctx) {
-  if (ctx->rt && rt_context_release) rt_context_release(ctx);
+  if (ctx->rt && rt_state_free) rt_state_free(ctx);
 }
 
 void bud_context_free(BudContext *ctx) {
