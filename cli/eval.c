@@ -22,6 +22,7 @@ static const char cli_eval_help[] =
     "  name=true|false    a 0-d bool input\n"
     "  -o FILE            write the single output to FILE (.npy)\n"
     "  -o name=FILE       write output `name` to FILE; may be repeated\n"
+    "  --                 end of options (for an expression that starts with '-')\n"
     "\n"
     "example: bud eval '2*a + 3*b' a=a.npy b=b.npy -o out.npy\n";
 
@@ -162,8 +163,14 @@ static void cli_args_free(CliArgs *ca) {
 static int cli_parse_args(BudContext *ctx, int argc, char **argv, bool is_eval, CliArgs *ca,
                           const char *help) {
   memset(ca, 0, sizeof *ca);
+  bool opts = true; /* "--" ends the options, so an expression may start with '-' */
   for (int i = 1; i < argc; i++) {
     char *arg = argv[i];
+    if (opts && strcmp(arg, "--") == 0) {
+      opts = false;
+      continue;
+    }
+    if (!opts) goto positional;
     if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
       fputs(help, stdout);
       return -1;
@@ -184,13 +191,14 @@ static int cli_parse_args(BudContext *ctx, int argc, char **argv, bool is_eval, 
       fprintf(stderr, "bud %s: unknown option '%s'\n\n%s", argv[0], arg, help);
       return CLI_USAGE;
     }
+    if (arg[0] == '-' && ca->expr && !strchr(arg, '=')) {
+      fprintf(stderr, "bud %s: unknown option '%s'\n\n%s", argv[0], arg, help);
+      return CLI_USAGE;
+    }
+  positional:
     if (!ca->expr) {
       ca->expr = arg;
       continue;
-    }
-    if (arg[0] == '-' && !strchr(arg, '=')) {
-      fprintf(stderr, "bud %s: unknown option '%s'\n\n%s", argv[0], arg, help);
-      return CLI_USAGE;
     }
     if (ca->ninputs >= BUD_MAX_OPERANDS) {
       fprintf(stderr, "bud %s: more than %d inputs\n", argv[0], BUD_MAX_OPERANDS);

@@ -144,7 +144,10 @@ BudStatus bud_program_output(const BudProgram *prog, int i, const char **name, B
 /* Runs a program. inputs[i] must have the dtype and shape the program was compiled for (data and
  * strides may differ). For each output, a BudArray with data == NULL is allocated by Bud (the
  * caller frees it with bud_array_free); otherwise it must have the output's dtype and shape and
- * may alias or overlap the inputs: results are as if the inputs had been copied first. */
+ * may alias or overlap the inputs: results are as if the inputs had been copied first.
+ * A 0-d input whose value has another NumPy min_scalar_type class than the example value it was
+ * compiled with (e.g. 300 where 2 was given: uint16 vs uint8) could change the program's types
+ * under value-based casting: bud_run refuses it with BUD_ERR_VALUE (bud_eval recompiles). */
 BudStatus bud_run(BudContext *ctx, BudProgram *prog, int ninputs, const BudArray *inputs,
                   int noutputs, BudArray *outputs);
 

@@ -115,6 +115,10 @@ static void test_eval(BudContext *ctx) {
   }
   CHECK_EQ_INT(run("eval 'x + 1' x=41"), 0);
   CHECK_EQ_STR(out_text, "42\n");
+  CHECK_EQ_INT(run("eval -- '-x' x=3"), 0);
+  CHECK_EQ_STR(out_text, "-3\n");
+  CHECK_EQ_INT(run("eval '-x' x=3"), 2);
+  ERR_HAS("unknown option '-x'");
   CHECK_EQ_INT(run("eval 'x * 2' x=1.25"), 0);
   CHECK_EQ_STR(out_text, "2.5\n");
   CHECK_EQ_INT(run("eval 'a > 1.5' a=a.npy"), 0);
