@@ -66,13 +66,15 @@ static IrGraph *run(IrGraph *g, const char *passes) {
 
 static const IrNode *out_node(const IrGraph *g, int o) { return &g->nodes[g->outputs[o].node]; }
 
-/* ---- folding ----------------------------------------------------------------------------------- */
+/* ---- folding -----------------------------------------------------------------------------------
+ */
 
 static void test_fold(void) {
   IrGraph *g = ir_graph_new(ctx);
   /* (2 + 3) * 4 in float64 */
-  ir_output(g, "a", op2(g, OP_mul, op2(g, OP_add, cf(g, BUD_FLOAT64, 2), cf(g, BUD_FLOAT64, 3)),
-                        cf(g, BUD_FLOAT64, 4)));
+  ir_output(g, "a",
+            op2(g, OP_mul, op2(g, OP_add, cf(g, BUD_FLOAT64, 2), cf(g, BUD_FLOAT64, 3)),
+                cf(g, BUD_FLOAT64, 4)));
   /* 0/0 -> NaN, -(0.0) -> -0.0, sqrt(2) as float32 */
   ir_output(g, "nan", op2(g, OP_div, cf(g, BUD_FLOAT64, 0), cf(g, BUD_FLOAT64, 0)));
   ir_output(g, "negz", op1(g, OP_neg, cf(g, BUD_FLOAT64, 0)));
@@ -80,7 +82,8 @@ static void test_fold(void) {
   g = run(g, "fold,dce");
   CHECK(g && g->noutputs == 4);
   if (!g) return;
-  for (int o = 0; o < 4; o++) CHECK_EQ_INT(out_node(g, o)->op, OP_const);
+  for (int o = 0; o < 4; o++)
+    CHECK_EQ_INT(out_node(g, o)->op, OP_const);
   CHECK(out_node(g, 0)->value.f == 20.0);
   CHECK(isnan(out_node(g, 1)->value.f));
   CHECK(out_node(g, 2)->value.f == 0.0 && signbit(out_node(g, 2)->value.f));
@@ -139,7 +142,8 @@ static void test_fold(void) {
   int32_t a = in_f64(g, "a", 1, 8, 0);
   ir_output(g, "o1", op2(g, OP_add, x, cf(g, BUD_FLOAT64, 1)));
   ir_output(g, "o2", ir_reduce(g, OP_sum, cf(g, BUD_FLOAT64, 1), BUD_AXIS_ALL));
-  ir_output(g, "o3", op2(g, OP_mul, a, op2(g, OP_add, cf(g, BUD_FLOAT64, 1), cf(g, BUD_FLOAT64, 1))));
+  ir_output(g, "o3",
+            op2(g, OP_mul, a, op2(g, OP_add, cf(g, BUD_FLOAT64, 1), cf(g, BUD_FLOAT64, 1))));
   g = run(g, "fold,dce");
   CHECK(g != NULL);
   if (!g) return;
@@ -151,7 +155,8 @@ static void test_fold(void) {
   ir_graph_free(g);
 }
 
-/* ---- simplification ---------------------------------------------------------------------------- */
+/* ---- simplification ----------------------------------------------------------------------------
+ */
 
 /* Builds f(x) for a float64 array x (plus a bool array c and an int32 array i), runs fold,
  * simplify, dce, and returns the output node's op (-1: the output is x itself). */
@@ -179,25 +184,63 @@ static int simp_case(BuildFn f, int32_t *nnodes) {
 }
 
 #define F64(v) cf(g, BUD_FLOAT64, (v))
-static int32_t b_mul1(IrGraph *g, int32_t x, int32_t c, int32_t i) { return op2(g, OP_mul, x, F64(1)); }
-static int32_t b_1mul(IrGraph *g, int32_t x, int32_t c, int32_t i) { return op2(g, OP_mul, F64(1), x); }
-static int32_t b_div1(IrGraph *g, int32_t x, int32_t c, int32_t i) { return op2(g, OP_div, x, F64(1)); }
-static int32_t b_pow1(IrGraph *g, int32_t x, int32_t c, int32_t i) { return op2(g, OP_pow, x, F64(1)); }
-static int32_t b_sub0(IrGraph *g, int32_t x, int32_t c, int32_t i) { return op2(g, OP_sub, x, F64(0)); }
-static int32_t b_addm0(IrGraph *g, int32_t x, int32_t c, int32_t i) { return op2(g, OP_add, x, F64(-0.0)); }
-static int32_t b_add0(IrGraph *g, int32_t x, int32_t c, int32_t i) { return op2(g, OP_add, x, F64(0)); }
-static int32_t b_subm0(IrGraph *g, int32_t x, int32_t c, int32_t i) { return op2(g, OP_sub, x, F64(-0.0)); }
-static int32_t b_mul0(IrGraph *g, int32_t x, int32_t c, int32_t i) { return op2(g, OP_mul, x, F64(0)); }
-static int32_t b_iadd0(IrGraph *g, int32_t x, int32_t c, int32_t i) { return op2(g, OP_add, i, ci(g, BUD_INT32, 0)); }
-static int32_t b_i0add(IrGraph *g, int32_t x, int32_t c, int32_t i) { return op2(g, OP_add, ci(g, BUD_INT32, 0), i); }
-static int32_t b_imul1(IrGraph *g, int32_t x, int32_t c, int32_t i) { return op2(g, OP_mul, i, ci(g, BUD_INT64, 1)); }
-static int32_t b_pow2(IrGraph *g, int32_t x, int32_t c, int32_t i) { return op2(g, OP_pow, x, F64(2)); }
-static int32_t b_ipow2(IrGraph *g, int32_t x, int32_t c, int32_t i) { return op2(g, OP_pow, i, ci(g, BUD_INT32, 2)); }
-static int32_t b_powm1(IrGraph *g, int32_t x, int32_t c, int32_t i) { return op2(g, OP_pow, x, F64(-1)); }
-static int32_t b_powhalf(IrGraph *g, int32_t x, int32_t c, int32_t i) { return op2(g, OP_pow, x, F64(0.5)); }
-static int32_t b_negneg(IrGraph *g, int32_t x, int32_t c, int32_t i) { return op1(g, OP_neg, op1(g, OP_neg, x)); }
-static int32_t b_neg3(IrGraph *g, int32_t x, int32_t c, int32_t i) { return op1(g, OP_neg, op1(g, OP_neg, op1(g, OP_neg, x))); }
-static int32_t b_notnot(IrGraph *g, int32_t x, int32_t c, int32_t i) { return op1(g, OP_not, op1(g, OP_not, c)); }
+static int32_t b_mul1(IrGraph *g, int32_t x, int32_t c, int32_t i) {
+  return op2(g, OP_mul, x, F64(1));
+}
+static int32_t b_1mul(IrGraph *g, int32_t x, int32_t c, int32_t i) {
+  return op2(g, OP_mul, F64(1), x);
+}
+static int32_t b_div1(IrGraph *g, int32_t x, int32_t c, int32_t i) {
+  return op2(g, OP_div, x, F64(1));
+}
+static int32_t b_pow1(IrGraph *g, int32_t x, int32_t c, int32_t i) {
+  return op2(g, OP_pow, x, F64(1));
+}
+static int32_t b_sub0(IrGraph *g, int32_t x, int32_t c, int32_t i) {
+  return op2(g, OP_sub, x, F64(0));
+}
+static int32_t b_addm0(IrGraph *g, int32_t x, int32_t c, int32_t i) {
+  return op2(g, OP_add, x, F64(-0.0));
+}
+static int32_t b_add0(IrGraph *g, int32_t x, int32_t c, int32_t i) {
+  return op2(g, OP_add, x, F64(0));
+}
+static int32_t b_subm0(IrGraph *g, int32_t x, int32_t c, int32_t i) {
+  return op2(g, OP_sub, x, F64(-0.0));
+}
+static int32_t b_mul0(IrGraph *g, int32_t x, int32_t c, int32_t i) {
+  return op2(g, OP_mul, x, F64(0));
+}
+static int32_t b_iadd0(IrGraph *g, int32_t x, int32_t c, int32_t i) {
+  return op2(g, OP_add, i, ci(g, BUD_INT32, 0));
+}
+static int32_t b_i0add(IrGraph *g, int32_t x, int32_t c, int32_t i) {
+  return op2(g, OP_add, ci(g, BUD_INT32, 0), i);
+}
+static int32_t b_imul1(IrGraph *g, int32_t x, int32_t c, int32_t i) {
+  return op2(g, OP_mul, i, ci(g, BUD_INT64, 1));
+}
+static int32_t b_pow2(IrGraph *g, int32_t x, int32_t c, int32_t i) {
+  return op2(g, OP_pow, x, F64(2));
+}
+static int32_t b_ipow2(IrGraph *g, int32_t x, int32_t c, int32_t i) {
+  return op2(g, OP_pow, i, ci(g, BUD_INT32, 2));
+}
+static int32_t b_powm1(IrGraph *g, int32_t x, int32_t c, int32_t i) {
+  return op2(g, OP_pow, x, F64(-1));
+}
+static int32_t b_powhalf(IrGraph *g, int32_t x, int32_t c, int32_t i) {
+  return op2(g, OP_pow, x, F64(0.5));
+}
+static int32_t b_negneg(IrGraph *g, int32_t x, int32_t c, int32_t i) {
+  return op1(g, OP_neg, op1(g, OP_neg, x));
+}
+static int32_t b_neg3(IrGraph *g, int32_t x, int32_t c, int32_t i) {
+  return op1(g, OP_neg, op1(g, OP_neg, op1(g, OP_neg, x)));
+}
+static int32_t b_notnot(IrGraph *g, int32_t x, int32_t c, int32_t i) {
+  return op1(g, OP_not, op1(g, OP_not, c));
+}
 static int32_t b_castown(IrGraph *g, int32_t x, int32_t c, int32_t i) {
   IrNode n;
   memset(&n, 0, sizeof n);
@@ -221,7 +264,9 @@ static int32_t b_wherebcast(IrGraph *g, int32_t x, int32_t c, int32_t i) {
   int32_t in[3] = {c, y, y}; /* shape (16,), not y's () */
   return ir_op(g, OP_where, 3, in);
 }
-static int32_t b_minxx(IrGraph *g, int32_t x, int32_t c, int32_t i) { return op2(g, OP_minimum, x, x); }
+static int32_t b_minxx(IrGraph *g, int32_t x, int32_t c, int32_t i) {
+  return op2(g, OP_minimum, x, x);
+}
 static int32_t b_subxx(IrGraph *g, int32_t x, int32_t c, int32_t i) { return op2(g, OP_sub, x, x); }
 
 static void test_simplify(void) {
@@ -250,15 +295,16 @@ static void test_simplify(void) {
   CHECK_EQ_INT(simp_case(b_neg3, &nn), OP_neg);
   CHECK_EQ_INT(nn, 4); /* x, c, i, one negative */
   /* NOT identities: they change some result, so they stay */
-  CHECK_EQ_INT(simp_case(b_add0, NULL), OP_add);     /* -0.0 + 0.0 = +0.0 */
-  CHECK_EQ_INT(simp_case(b_subm0, NULL), OP_sub);    /* -0.0 - -0.0 = +0.0 */
-  CHECK_EQ_INT(simp_case(b_mul0, NULL), OP_mul);     /* NaN * 0, inf * 0, -1 * 0 */
-  CHECK_EQ_INT(simp_case(b_powhalf, NULL), OP_pow);  /* pow(-0.0, 0.5) = +0.0 != sqrt(-0.0) */
-  CHECK_EQ_INT(simp_case(b_subxx, NULL), OP_sub);    /* NaN - NaN */
+  CHECK_EQ_INT(simp_case(b_add0, NULL), OP_add);         /* -0.0 + 0.0 = +0.0 */
+  CHECK_EQ_INT(simp_case(b_subm0, NULL), OP_sub);        /* -0.0 - -0.0 = +0.0 */
+  CHECK_EQ_INT(simp_case(b_mul0, NULL), OP_mul);         /* NaN * 0, inf * 0, -1 * 0 */
+  CHECK_EQ_INT(simp_case(b_powhalf, NULL), OP_pow);      /* pow(-0.0, 0.5) = +0.0 != sqrt(-0.0) */
+  CHECK_EQ_INT(simp_case(b_subxx, NULL), OP_sub);        /* NaN - NaN */
   CHECK_EQ_INT(simp_case(b_wherebcast, NULL), OP_where); /* would change the shape */
 }
 
-/* ---- CSE and DCE ------------------------------------------------------------------------------- */
+/* ---- CSE and DCE -------------------------------------------------------------------------------
+ */
 
 static void test_cse_dce(void) {
   IrGraph *g = ir_graph_new(ctx);
@@ -272,17 +318,19 @@ static void test_cse_dce(void) {
   double nan = NAN;
   ir_output(g, "n", op2(g, OP_add, op2(g, OP_add, a, F64(nan)), op2(g, OP_add, a, F64(nan))));
   ir_output(g, "r", op2(g, OP_add, ir_reduce(g, OP_sum, a, 0), ir_reduce(g, OP_sum, a, 0)));
-  ir_output(g, "m", op2(g, OP_add, ir_reduce(g, OP_sum, a, BUD_AXIS_ALL), ir_reduce(g, OP_max, a, BUD_AXIS_ALL)));
+  ir_output(
+      g, "m",
+      op2(g, OP_add, ir_reduce(g, OP_sum, a, BUD_AXIS_ALL), ir_reduce(g, OP_max, a, BUD_AXIS_ALL)));
   op2(g, OP_mul, a, F64(3)); /* dead */
   (void)unused;
   g = run(g, "cse,dce");
   CHECK(g != NULL);
   if (!g) return;
   const IrNode *s = out_node(g, 0), *d = out_node(g, 1), *z = out_node(g, 2), *n = out_node(g, 3);
-  CHECK_EQ_INT(s->in[0], s->in[1]);       /* a*b and b*a merged */
-  CHECK(d->in[0] != d->in[1]);            /* a-b and b-a not */
-  CHECK(z->in[0] != z->in[1]);            /* +0.0 and -0.0 distinct */
-  CHECK_EQ_INT(n->in[0], n->in[1]);       /* same NaN bits merge */
+  CHECK_EQ_INT(s->in[0], s->in[1]); /* a*b and b*a merged */
+  CHECK(d->in[0] != d->in[1]);      /* a-b and b-a not */
+  CHECK(z->in[0] != z->in[1]);      /* +0.0 and -0.0 distinct */
+  CHECK_EQ_INT(n->in[0], n->in[1]); /* same NaN bits merge */
   CHECK_EQ_INT(out_node(g, 4)->in[0], out_node(g, 4)->in[1]);
   CHECK(out_node(g, 5)->in[0] != out_node(g, 5)->in[1]);
   /* inputs stay, in order, even unused */
@@ -293,15 +341,18 @@ static void test_cse_dce(void) {
   int32_t *uses = calloc((size_t)g->nnodes, sizeof *uses);
   ir_use_counts(g, uses);
   int dead = 0;
-  for (int32_t i = 0; i < g->nnodes; i++) dead += g->nodes[i].op != OP_input && uses[i] == 0;
+  for (int32_t i = 0; i < g->nnodes; i++)
+    dead += g->nodes[i].op != OP_input && uses[i] == 0;
   CHECK_EQ_INT(dead, 0);
-  /* a, b, unused, a*b, s, a-b, b-a, d, 0.0, -0.0, a+0, a+-0, z, nan, a+nan, n, sum, r, sum, max, m */
+  /* a, b, unused, a*b, s, a-b, b-a, d, 0.0, -0.0, a+0, a+-0, z, nan, a+nan, n, sum, r, sum, max, m
+   */
   CHECK_EQ_INT(g->nnodes, 21);
   free(uses);
   ir_graph_free(g);
 }
 
-/* ---- fusion and programs ----------------------------------------------------------------------- */
+/* ---- fusion and programs -----------------------------------------------------------------------
+ */
 
 /* Fuses g (freeing it) and returns the group count; groups in *grp (caller frees). */
 static int fuse(IrGraph *g, int32_t **grp) {
@@ -332,7 +383,8 @@ static void test_fuse(void) {
     CHECK_EQ_INT(prog->ntemps, 0);
     const Plan *p = &prog->groups[0].plan;
     int count[5] = {0};
-    for (int i = 0; i < p->ninsts; i++) count[p->insts[i].kind]++;
+    for (int i = 0; i < p->ninsts; i++)
+      count[p->insts[i].kind]++;
     CHECK_EQ_INT(count[LK_LOAD], 2);
     CHECK_EQ_INT(count[LK_CONST], 2);
     CHECK_EQ_INT(count[LK_OP], 3);
@@ -389,7 +441,7 @@ static void test_fuse(void) {
     CHECK_EQ_INT(prog->buffers[tb].kind, BUF_TEMP);
     CHECK_EQ_INT(prog->buffers[tb].shape.ndim, 0);
     const Plan *p1 = &prog->groups[1].plan;
-    CHECK_EQ_INT(p1->noperands, 3); /* a, the temp, the output */
+    CHECK_EQ_INT(p1->noperands, 3);           /* a, the temp, the output */
     CHECK_EQ_INT(p1->operands[0].buffer, tb); /* s/50 comes first, then a - it */
     CHECK_EQ_INT(p1->operands[1].buffer, 0);
     CHECK(p1->operands[2].is_output && !p1->operands[0].is_output);
@@ -451,7 +503,7 @@ static void test_fuse(void) {
   ir_output(g, "y", y);
   ir_output(g, "z", z);
   ir_output(g, "y2", y); /* the same node twice: a copy */
-  ir_output(g, "a2", a);  /* an input: a copy */
+  ir_output(g, "a2", a); /* an input: a copy */
   CHECK_EQ_INT(fuse(g, &grp), 1);
   free(grp);
   st = program_build(ctx, g, &prog, NULL);
@@ -536,13 +588,99 @@ static void test_fuse(void) {
   ir_graph_free(g);
 }
 
-/* ---- the pipeline ------------------------------------------------------------------------------ */
+/* Random graphs: fusion must give an execution order (operands in earlier or the same group, a
+ * reduction's result never read inside its own group) and every group must lower. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint32_t rnd(uint32_t n) {
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return (uint32_t)(rng_state % n);
+}
+
+static void test_fuse_random(void) {
+  int bad = 0, built = 0;
+  for (int iter = 0; iter < 300; iter++) {
+    IrGraph *g = ir_graph_new(ctx);
+    int32_t vec[64], nvec = 0, scal[64], nscal = 0;
+    vec[nvec++] = in_f64(g, "a", 1, 16, 0);
+    vec[nvec++] = in_f64(g, "b", 1, 16, 0);
+    int nops = 4 + (int)rnd(20);
+    for (int k = 0; k < nops && nvec < 60 && nscal < 60; k++) {
+      int32_t x = vec[rnd((uint32_t)nvec)], y = vec[rnd((uint32_t)nvec)];
+      switch (rnd(6)) {
+      case 0:
+        vec[nvec++] = op2(g, OP_add, x, y);
+        break;
+      case 1:
+        vec[nvec++] = op2(g, OP_mul, x, y);
+        break;
+      case 2:
+        vec[nvec++] = op1(g, OP_exp, x);
+        break;
+      case 3:
+        scal[nscal++] = ir_reduce(g, rnd(2) ? OP_sum : OP_max, x, BUD_AXIS_ALL);
+        break;
+      case 4:
+        if (nscal) vec[nvec++] = op2(g, OP_sub, x, scal[rnd((uint32_t)nscal)]);
+        break;
+      default:
+        if (nscal) {
+          int32_t v = op2(g, OP_mul, scal[rnd((uint32_t)nscal)], F64(2));
+          scal[nscal++] = v;
+        }
+        break;
+      }
+    }
+    int nout = 0;
+    char name[16];
+    for (int k = 2; k < nvec; k++)
+      if (rnd(3) == 0 || k == nvec - 1) {
+        snprintf(name, sizeof name, "v%d", k);
+        ir_output(g, name, vec[k]), nout++;
+      }
+    for (int k = 0; k < nscal; k++)
+      if (rnd(2) == 0) {
+        snprintf(name, sizeof name, "s%d", k);
+        ir_output(g, name, scal[k]), nout++;
+      }
+    if (nout == 0) ir_output(g, "a2", vec[0]);
+    g = run(g, "dce");
+    if (!g) return;
+    int32_t *grp = NULL;
+    int32_t ng = fuse(g, &grp);
+    for (int32_t id = 0; id < g->nnodes; id++) {
+      if (grp[id] < 0) continue;
+      for (int k = 0; k < g->nodes[id].nin; k++) {
+        int32_t x = g->nodes[id].in[k];
+        if (grp[x] > grp[id]) bad++;
+        if (grp[x] == grp[id] && op_is_reduction(g->nodes[x].op)) bad++;
+      }
+      if (grp[id] >= ng) bad++;
+    }
+    free(grp);
+    BudProgram *prog = NULL;
+    BudStatus st = program_build(ctx, g, &prog, NULL);
+    CHECK_MSG(st == BUD_OK, "random graph %d: %s", iter, ctx->errmsg);
+    if (st == BUD_OK) {
+      built++;
+      program_free(prog);
+    } else {
+      ir_graph_free(g);
+    }
+  }
+  CHECK_EQ_INT(bad, 0);
+  CHECK_EQ_INT(built, 300);
+}
+
+/* ---- the pipeline ------------------------------------------------------------------------------
+ */
 
 static void test_pipeline(void) {
   IrGraph *g = ir_graph_new(ctx);
   int32_t a = in_f64(g, "a", 1, 10, 0);
   int32_t u = op2(g, OP_mul, op2(g, OP_add, F64(1), F64(1)), a); /* (1+1)*a */
-  int32_t v = op2(g, OP_mul, a, F64(2));                          /* a*2: the same after folding */
+  int32_t v = op2(g, OP_mul, a, F64(2));                         /* a*2: the same after folding */
   ir_output(g, "o", op2(g, OP_add, op2(g, OP_mul, u, F64(1)), v));
   StrBuf sb;
   sb_init(&sb);
@@ -575,6 +713,7 @@ int main(void) {
   test_simplify();
   test_cse_dce();
   test_fuse();
+  test_fuse_random();
   test_pipeline();
   return check_done("test_opt");
 }

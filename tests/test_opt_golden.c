@@ -42,13 +42,15 @@ static void normalize(char *s) {
   for (char *r = s; *r;) {
     char *eol = strchr(r, '\n');
     size_t n = eol ? (size_t)(eol - r) : strlen(r);
-    while (n > 0 && (r[n - 1] == ' ' || r[n - 1] == '\t' || r[n - 1] == '\r')) n--;
+    while (n > 0 && (r[n - 1] == ' ' || r[n - 1] == '\t' || r[n - 1] == '\r'))
+      n--;
     memmove(w, r, n);
     w += n;
     *w++ = '\n';
     r = eol ? eol + 1 : r + strlen(r);
   }
-  while (w > s && w[-1] == '\n') w--;
+  while (w > s && w[-1] == '\n')
+    w--;
   *w = 0;
 }
 
@@ -89,8 +91,10 @@ static char *run_case(BudContext *ctx, const char *passes, const char *input, ch
       g = out;
     }
   }
-  if (st != BUD_OK) *errmsg = strdup(ctx->errmsg);
-  else if (!printed) ir_print(g, &sb);
+  if (st != BUD_OK)
+    *errmsg = strdup(ctx->errmsg);
+  else if (!printed)
+    ir_print(g, &sb);
   if (g) ir_graph_free(g);
   if (st != BUD_OK) {
     sb_free(&sb);
@@ -108,8 +112,10 @@ static void golden_file(const char *path, bool update) {
   char *in = strstr(text, "--- input\n");
   char *exp = strstr(text, "--- expect\n");
   char *err = strstr(text, "--- error\n");
-  CHECK_MSG(passes && in && (exp || err), "%s: needs 'passes:', '--- input' and '--- expect' or "
-                                          "'--- error'", path);
+  CHECK_MSG(passes && in && (exp || err),
+            "%s: needs 'passes:', '--- input' and '--- expect' or "
+            "'--- error'",
+            path);
   if (!passes || !in || !(exp || err)) {
     free(text);
     return;
@@ -120,7 +126,8 @@ static void golden_file(const char *path, bool update) {
   char *pl_end = strchr(pl, '\n');
   char passbuf[256];
   snprintf(passbuf, sizeof passbuf, "%.*s", (int)(pl_end - pl), pl);
-  char *input = strndup(in + strlen("--- input\n"), (size_t)(sect_end - in - strlen("--- input\n")));
+  char *input =
+      strndup(in + strlen("--- input\n"), (size_t)(sect_end - in - strlen("--- input\n")));
   char *expected = strdup(sect_end + strlen(exp ? "--- expect\n" : "--- error\n"));
   BudContext ctx;
   memset(&ctx, 0, sizeof ctx);
@@ -128,8 +135,10 @@ static void golden_file(const char *path, bool update) {
   char *got = run_case(&ctx, passbuf, input, &errmsg);
   normalize(expected);
   if (err) {
-    CHECK_MSG(!got && errmsg && strstr(errmsg, expected), "%s: expected an error containing "
-              "\"%s\", got %s", path, expected, errmsg ? errmsg : "success");
+    CHECK_MSG(!got && errmsg && strstr(errmsg, expected),
+              "%s: expected an error containing "
+              "\"%s\", got %s",
+              path, expected, errmsg ? errmsg : "success");
   } else if (!got) {
     CHECK_MSG(false, "%s: failed: %s", path, errmsg ? errmsg : "?");
   } else {

@@ -28,9 +28,11 @@ static void cse_key(const IrNode *n, CseKey *k) {
   k->dtype = (int32_t)n->dtype;
   k->nin = n->nin;
   k->axis = op_is_reduction(n->op) ? n->axis : 0;
-  for (int i = 0; i < n->nin; i++) k->in[i] = n->in[i];
+  for (int i = 0; i < n->nin; i++)
+    k->in[i] = n->in[i];
   k->ndim = n->shape.ndim;
-  for (int i = 0; i < n->shape.ndim; i++) k->dim[i] = n->shape.dim[i];
+  for (int i = 0; i < n->shape.ndim; i++)
+    k->dim[i] = n->shape.dim[i];
   k->bits = n->op == OP_const ? opt_const_bits(n) : 0;
 }
 
@@ -39,7 +41,8 @@ BudStatus opt_cse(BudContext *ctx, const IrGraph *in, IrGraph **out) {
   BudStatus st = opt_rw_begin(ctx, in, &rw);
   if (st != BUD_OK) return st;
   size_t cap = 16;
-  while (cap < 2 * (size_t)in->nnodes) cap *= 2;
+  while (cap < 2 * (size_t)in->nnodes)
+    cap *= 2;
   int32_t *table = malloc(cap * sizeof *table); /* new node ids, -1 = empty */
   CseKey *keys = malloc((size_t)(in->nnodes > 0 ? in->nnodes : 1) * sizeof *keys); /* by new id */
   if (!table || !keys) {
@@ -48,12 +51,14 @@ BudStatus opt_cse(BudContext *ctx, const IrGraph *in, IrGraph **out) {
     opt_rw_abort(&rw);
     return bud_fail(ctx, BUD_ERR_NOMEM, "out of memory in CSE");
   }
-  for (size_t i = 0; i < cap; i++) table[i] = -1;
+  for (size_t i = 0; i < cap; i++)
+    table[i] = -1;
   for (int32_t id = 0; id < in->nnodes; id++) {
     const IrNode *old = &in->nodes[id];
     if (old->op == OP_input) continue;
     IrNode n = *old;
-    for (int k = 0; k < n.nin; k++) n.in[k] = rw.map[n.in[k]];
+    for (int k = 0; k < n.nin; k++)
+      n.in[k] = rw.map[n.in[k]];
     if ((op_info(n.op)->flags & F_COMM) && n.nin >= 2 && n.in[0] > n.in[1]) {
       int32_t t = n.in[0];
       n.in[0] = n.in[1];
@@ -62,7 +67,8 @@ BudStatus opt_cse(BudContext *ctx, const IrGraph *in, IrGraph **out) {
     CseKey key;
     cse_key(&n, &key);
     size_t h = (size_t)hash_bytes(&key, sizeof key, 0x6373655f6b6579ull) & (cap - 1);
-    while (table[h] >= 0 && memcmp(&keys[table[h]], &key, sizeof key) != 0) h = (h + 1) & (cap - 1);
+    while (table[h] >= 0 && memcmp(&keys[table[h]], &key, sizeof key) != 0)
+      h = (h + 1) & (cap - 1);
     int32_t nid = table[h];
     if (nid < 0) {
       nid = opt_rw_append(&rw, &n);

@@ -14,10 +14,12 @@
 BudStatus opt_dce(BudContext *ctx, const IrGraph *in, IrGraph **out) {
   bool *live = calloc((size_t)(in->nnodes > 0 ? in->nnodes : 1), sizeof *live);
   if (!live) return bud_fail(ctx, BUD_ERR_NOMEM, "out of memory in DCE");
-  for (int i = 0; i < in->noutputs; i++) live[in->outputs[i].node] = true;
+  for (int i = 0; i < in->noutputs; i++)
+    live[in->outputs[i].node] = true;
   for (int32_t id = in->nnodes - 1; id >= 0; id--)
     if (live[id])
-      for (int k = 0; k < in->nodes[id].nin; k++) live[in->nodes[id].in[k]] = true;
+      for (int k = 0; k < in->nodes[id].nin; k++)
+        live[in->nodes[id].in[k]] = true;
   OptRewrite rw;
   BudStatus st = opt_rw_begin(ctx, in, &rw);
   for (int32_t id = 0; st == BUD_OK && id < in->nnodes; id++) {

@@ -18,14 +18,15 @@
  *                 shape; a graph output joins only when its shape equals the iteration shape (it
  *                 becomes one more store of the group);
  *               - an element-wise node whose users are in several groups joins one of them whose
- *                 iteration shape is its own shape when no other user leads into that group: it
+ *                 iteration shape is its own shape when that closes no cycle of groups: it
  *                 is stored there and the other groups read it (t = a*b; sum(t); t + sum(t):
  *                 one pass computes t, stores it and sums it);
  *               - otherwise it starts a group of its own, and `why` says which rule kept it out.
  *               Without the two merges (reductions, shared nodes) a joined node has every user in
  *               its group, so edges leave a group only from the node that started it, which has
- *               the group's largest id: the group graph is acyclic. The merges test node paths;
- *               should the group graph still have a cycle, fusion is redone without merges.
+ *               the group's largest id: the group graph is acyclic. A merge is made only when
+ *               the group graph built so far shows it closes no cycle (fuse_would_cycle); as a
+ *               safety net, should the final group graph have one, fusion is redone without.
  *   terminates: one backward walk; bounded searches forward; a topological sort; at most twice.
  *   deterministic: depends only on the graph.
  */
@@ -35,8 +36,8 @@
 #include <string.h>
 
 typedef struct FuseGroup {
-  Shape iter;      /* iteration shape */
-  bool is_fused;   /* element-wise / reduction group (others: dot and the like) */
+  Shape iter;    /* iteration shape */
+  bool is_fused; /* element-wise / reduction group (others: dot and the like) */
   bool has_reduce;
   int32_t axis;    /* of its reductions */
   int32_t maxnode; /* largest node id in it (for a stable execution order) */
@@ -46,9 +47,11 @@ typedef struct FuseState {
   const IrGraph *g;
   int32_t *ustart, *users; /* CSR: users of node i are users[ustart[i] .. ustart[i+1]) */
   bool *is_output;
-  int32_t *mark;           /* search stamps */
+  int32_t *mark; /* search stamps, by group */
   int32_t stamp;
   int32_t *stack;
+  int32_t *ehead, *enext, *edst; /* group graph so far: edges G -> groups reading from G */
+  int32_t nedges;
   FuseGroup *groups;
   int32_t ngroups;
   bool allow_merge; /* reductions into sibling groups, shared nodes into a user's group */
@@ -62,48 +65,82 @@ static void fuse_state_free(FuseState *s) {
   free(s->mark);
   free(s->stack);
   free(s->groups);
+  free(s->ehead);
+  free(s->enext);
+  free(s->edst);
 }
 
 static BudStatus fuse_state_init(BudContext *ctx, const IrGraph *g, FuseState *s) {
   memset(s, 0, sizeof *s);
   s->g = g;
   size_t n = (size_t)g->nnodes + 1, nuses = 1;
-  for (int32_t i = 0; i < g->nnodes; i++) nuses += (size_t)g->nodes[i].nin;
+  for (int32_t i = 0; i < g->nnodes; i++)
+    nuses += (size_t)g->nodes[i].nin;
   s->ustart = calloc(n + 1, sizeof *s->ustart);
   s->users = calloc(nuses, sizeof *s->users);
   s->is_output = calloc(n, sizeof *s->is_output);
   s->mark = calloc(n, sizeof *s->mark);
   s->stack = calloc(n, sizeof *s->stack);
   s->groups = calloc(n, sizeof *s->groups);
-  if (!s->ustart || !s->users || !s->is_output || !s->mark || !s->stack || !s->groups) {
+  s->ehead = calloc(n, sizeof *s->ehead);
+  s->enext = calloc(nuses, sizeof *s->enext);
+  s->edst = calloc(nuses, sizeof *s->edst);
+  if (!s->ustart || !s->users || !s->is_output || !s->mark || !s->stack || !s->groups ||
+      !s->ehead || !s->enext || !s->edst) {
     fuse_state_free(s);
     return bud_fail(ctx, BUD_ERR_NOMEM, "out of memory in fusion");
   }
   for (int32_t i = 0; i < g->nnodes; i++)
-    for (int k = 0; k < g->nodes[i].nin; k++) s->ustart[g->nodes[i].in[k] + 1]++;
-  for (int32_t i = 0; i < g->nnodes; i++) s->ustart[i + 1] += s->ustart[i];
-  int32_t *fill = s->stack; /* borrowed as the fill cursor */
-  for (int32_t i = 0; i < g->nnodes; i++) fill[i] = s->ustart[i];
+    for (int k = 0; k < g->nodes[i].nin; k++)
+      s->ustart[g->nodes[i].in[k] + 1]++;
   for (int32_t i = 0; i < g->nnodes; i++)
-    for (int k = 0; k < g->nodes[i].nin; k++) s->users[fill[g->nodes[i].in[k]]++] = i;
-  for (int i = 0; i < g->noutputs; i++) s->is_output[g->outputs[i].node] = true;
+    s->ustart[i + 1] += s->ustart[i];
+  int32_t *fill = s->stack; /* borrowed as the fill cursor */
+  for (int32_t i = 0; i < g->nnodes; i++)
+    fill[i] = s->ustart[i];
+  for (int32_t i = 0; i < g->nnodes; i++)
+    for (int k = 0; k < g->nodes[i].nin; k++)
+      s->users[fill[g->nodes[i].in[k]]++] = i;
+  for (int i = 0; i < g->noutputs; i++)
+    s->is_output[g->outputs[i].node] = true;
   return BUD_OK;
 }
 
-/* Does some path lead from node `from` to a node already in group gid? */
-static bool fuse_reaches(FuseState *s, const int32_t *group, int32_t from, int32_t gid) {
+/* Records the group-graph edges that placing node id creates: its group -> its users' groups. */
+static void fuse_add_edges(FuseState *s, const int32_t *group, int32_t id) {
+  for (int32_t u = s->ustart[id]; u < s->ustart[id + 1]; u++) {
+    int32_t gu = group[s->users[u]];
+    if (gu == group[id]) continue;
+    s->edst[s->nedges] = gu;
+    s->enext[s->nedges] = s->ehead[group[id]];
+    s->ehead[group[id]] = s->nedges + 1; /* 0 = end of list */
+    s->nedges++;
+  }
+}
+
+/* Would putting node x into group gid close a cycle of groups? True when a user of x lies in a
+ * group from which gid is reachable in the group graph so far (a user in gid itself counts
+ * unless in_group_ok). Edges that later placements add never close a cycle on their own: a node
+ * placed later either starts a group (no edge leads into it yet) or joins the group holding all
+ * its users (no new edge), or goes through this test again. */
+static bool fuse_would_cycle(FuseState *s, const int32_t *group, int32_t x, int32_t gid,
+                             bool in_group_ok) {
   int32_t top = 0;
   s->stamp++;
-  s->stack[top++] = from;
-  s->mark[from] = s->stamp;
+  for (int32_t u = s->ustart[x]; u < s->ustart[x + 1]; u++) {
+    int32_t gu = group[s->users[u]];
+    if (gu == gid) {
+      if (in_group_ok) continue;
+      return true;
+    }
+    if (s->mark[gu] != s->stamp) s->mark[gu] = s->stamp, s->stack[top++] = gu;
+  }
   while (top > 0) {
-    int32_t v = s->stack[--top];
-    for (int32_t u = s->ustart[v]; u < s->ustart[v + 1]; u++) {
-      int32_t w = s->users[u];
-      if (s->mark[w] == s->stamp) continue;
-      if (group[w] == gid) return true;
-      s->mark[w] = s->stamp;
-      s->stack[top++] = w;
+    int32_t h = s->stack[--top];
+    for (int32_t e = s->ehead[h]; e != 0; e = s->enext[e - 1]) {
+      int32_t w = s->edst[e - 1];
+      if (w == gid) return true;
+      if (s->mark[w] != s->stamp) s->mark[w] = s->stamp, s->stack[top++] = w;
     }
   }
   return false;
@@ -119,23 +156,18 @@ static int32_t fuse_new_group(FuseState *s, const Shape *iter, bool is_fused) {
 }
 
 /* Node id has users in several groups. It may join one of them, G, and be stored there for the
- * others, when G is fused, iterates over exactly id's shape, and no other user leads into G (the
- * others then read the stored value after G). Returns G or -1. Candidates are tried in the
- * order of id's users; searches are bounded. */
+ * others, when G is fused, iterates over exactly id's shape, and no other user's group leads back
+ * into G (the others then read the stored value after G). Returns G or -1. Candidates are tried in
+ * the order of id's users; searches are bounded. */
 static int32_t fuse_store_in_user_group(FuseState *s, const int32_t *group, int32_t id) {
   const IrNode *n = &s->g->nodes[id];
-  int32_t nusers = s->ustart[id + 1] - s->ustart[id];
-  if (nusers > 8) return -1;
-  for (int32_t c = s->ustart[id]; c < s->ustart[id + 1]; c++) {
+  int tries = 0;
+  for (int32_t c = s->ustart[id]; c < s->ustart[id + 1] && tries < 8; c++) {
     int32_t gid = group[s->users[c]];
     const FuseGroup *fg = &s->groups[gid];
     if (!fg->is_fused || !shape_eq(&fg->iter, &n->shape)) continue;
-    bool ok = true;
-    for (int32_t u = s->ustart[id]; u < s->ustart[id + 1] && ok; u++) {
-      int32_t user = s->users[u];
-      ok = group[user] == gid || !fuse_reaches(s, group, user, gid);
-    }
-    if (ok) return gid;
+    tries++;
+    if (!fuse_would_cycle(s, group, id, gid, true)) return gid;
   }
   return -1;
 }
@@ -153,7 +185,7 @@ static int32_t fuse_place(FuseState *s, const int32_t *group, int32_t id, const 
       if (!fg->is_fused || !fg->has_reduce || fg->axis != n->axis || !shape_eq(&fg->iter, xs))
         continue;
       tries++;
-      if (!fuse_reaches(s, group, id, gid)) return gid;
+      if (!fuse_would_cycle(s, group, id, gid, false)) return gid;
     }
     int32_t gid = fuse_new_group(s, xs, true);
     s->groups[gid].has_reduce = true;
@@ -170,8 +202,10 @@ static int32_t fuse_place(FuseState *s, const int32_t *group, int32_t id, const 
   bool several = false;
   for (int32_t u = s->ustart[id]; u < s->ustart[id + 1]; u++) {
     int32_t gu = group[s->users[u]];
-    if (target == -1) target = gu;
-    else if (gu != target) several = true;
+    if (target == -1)
+      target = gu;
+    else if (gu != target)
+      several = true;
   }
   if (target < 0) {
     *why = "graph output without users";
@@ -188,12 +222,14 @@ static int32_t fuse_place(FuseState *s, const int32_t *group, int32_t id, const 
   }
   const FuseGroup *fg = &s->groups[target];
   Shape b;
-  if (!fg->is_fused) *why = "its user is a dot/matmul (materialized)";
+  if (!fg->is_fused)
+    *why = "its user is a dot/matmul (materialized)";
   else if (s->is_output[id] && !shape_eq(&n->shape, &fg->iter))
     *why = "graph output whose shape differs from its users' iteration shape";
   else if (!shape_broadcast(&n->shape, &fg->iter, &b) || !shape_eq(&b, &fg->iter))
     *why = "its shape does not broadcast to its users' iteration shape";
-  else return target;
+  else
+    return target;
   return fuse_new_group(s, &n->shape, true);
 }
 
@@ -203,7 +239,8 @@ static BudStatus fuse_order(BudContext *ctx, FuseState *s, int32_t *group) {
   const IrGraph *g = s->g;
   int32_t ng = s->ngroups;
   size_t nedges = 0;
-  for (int32_t i = 0; i < g->nnodes; i++) nedges += (size_t)g->nodes[i].nin;
+  for (int32_t i = 0; i < g->nnodes; i++)
+    nedges += (size_t)g->nodes[i].nin;
   int32_t *estart = calloc((size_t)ng + 1, sizeof *estart);
   int32_t *edst = calloc(nedges + 1, sizeof *edst);
   int32_t *fill = calloc((size_t)ng + 1, sizeof *fill);
@@ -222,7 +259,8 @@ static BudStatus fuse_order(BudContext *ctx, FuseState *s, int32_t *group) {
       if (h >= 0 && h != group[i]) estart[h + 1]++, indeg[group[i]]++;
     }
   }
-  for (int32_t h = 0; h < ng; h++) estart[h + 1] += estart[h];
+  for (int32_t h = 0; h < ng; h++)
+    estart[h + 1] += estart[h];
   memcpy(fill, estart, sizeof *fill * (size_t)ng);
   for (int32_t i = 0; i < g->nnodes; i++) {
     if (group[i] < 0) continue;
@@ -231,7 +269,8 @@ static BudStatus fuse_order(BudContext *ctx, FuseState *s, int32_t *group) {
       if (h >= 0 && h != group[i]) edst[fill[h]++] = group[i];
     }
   }
-  for (int32_t h = 0; h < ng; h++) newid[h] = -1;
+  for (int32_t h = 0; h < ng; h++)
+    newid[h] = -1;
   for (int32_t next = 0; next < ng; next++) {
     int32_t best = -1;
     for (int32_t h = 0; h < ng; h++)
@@ -243,7 +282,8 @@ static BudStatus fuse_order(BudContext *ctx, FuseState *s, int32_t *group) {
       goto done;
     }
     newid[best] = next;
-    for (int32_t e = estart[best]; e < estart[best + 1]; e++) indeg[edst[e]]--;
+    for (int32_t e = estart[best]; e < estart[best + 1]; e++)
+      indeg[edst[e]]--;
   }
   for (int32_t i = 0; i < g->nnodes; i++)
     if (group[i] >= 0) group[i] = newid[group[i]];
@@ -269,6 +309,7 @@ static BudStatus fuse_run(BudContext *ctx, const IrGraph *g, int32_t *group, int
     const IrNode *n = &g->nodes[id];
     const char *reason = NULL;
     group[id] = (n->op == OP_input || n->op == OP_const) ? -1 : fuse_place(&s, group, id, &reason);
+    if (group[id] >= 0) fuse_add_edges(&s, group, id);
     if (why) why[id] = reason;
   }
   st = fuse_order(ctx, &s, group);

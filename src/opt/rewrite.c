@@ -18,12 +18,13 @@ BudStatus opt_rw_begin(BudContext *ctx, const IrGraph *in, OptRewrite *rw) {
     return bud_fail(ctx, BUD_ERR_NOMEM, "out of memory rebuilding a graph of %d nodes",
                     (int)in->nnodes);
   }
-  for (int32_t i = 0; i < in->nnodes; i++) rw->map[i] = -1;
+  for (int32_t i = 0; i < in->nnodes; i++)
+    rw->map[i] = -1;
   for (int i = 0; i < in->ninputs; i++) {
     const IrInput *inp = &in->inputs[i];
     const IrNode *n = &in->nodes[inp->node];
-    int32_t id = ir_append_input(rw->out, inp->name, inp->dtype, &inp->shape, n->has_value,
-                                 n->value);
+    int32_t id =
+        ir_append_input(rw->out, inp->name, inp->dtype, &inp->shape, n->has_value, n->value);
     if (id < 0) {
       opt_rw_abort(rw);
       return (BudStatus)id;
@@ -70,12 +71,14 @@ void opt_rw_abort(OptRewrite *rw) {
 
 uint64_t opt_const_bits(const IrNode *n) {
   switch (dtype_info(n->dtype)->kind) {
-  case 'b': return n->value.b ? 1 : 0;
+  case 'b':
+    return n->value.b ? 1 : 0;
   case 'f': {
     uint64_t u;
     memcpy(&u, &n->value.f, sizeof u);
     return u;
   }
-  default: return n->value.u;
+  default:
+    return n->value.u;
   }
 }

@@ -29,10 +29,14 @@ static bool simp_const_is(const OptRewrite *rw, int32_t id, double v) {
   const IrNode *c = opt_rw_node(rw, id);
   if (c->op != OP_const) return false;
   switch (dtype_info(c->dtype)->kind) {
-  case 'b': return (v == 0 || v == 1) && c->value.b == (v == 1);
-  case 'i': return c->value.i == (int64_t)v && (double)(int64_t)v == v;
-  case 'u': return v >= 0 && c->value.u == (uint64_t)v && (double)(uint64_t)v == v;
-  default: return c->value.f == v && signbit(c->value.f) == signbit(v);
+  case 'b':
+    return (v == 0 || v == 1) && c->value.b == (v == 1);
+  case 'i':
+    return c->value.i == (int64_t)v && (double)(int64_t)v == v;
+  case 'u':
+    return v >= 0 && c->value.u == (uint64_t)v && (double)(uint64_t)v == v;
+  default:
+    return c->value.f == v && signbit(c->value.f) == signbit(v);
   }
 }
 
@@ -50,8 +54,10 @@ static int32_t simp_identity(const OptRewrite *rw, const IrNode *n) {
   int32_t r = -1;
   switch (n->op) {
   case OP_mul:
-    if (simp_const_is(rw, b, 1)) r = a;
-    else if (simp_const_is(rw, a, 1)) r = b;
+    if (simp_const_is(rw, b, 1))
+      r = a;
+    else if (simp_const_is(rw, a, 1))
+      r = b;
     break;
   case OP_div:
     if (isf && simp_const_is(rw, b, 1)) r = a;
@@ -61,11 +67,15 @@ static int32_t simp_identity(const OptRewrite *rw, const IrNode *n) {
     break;
   case OP_add:
     if (isf) {
-      if (simp_const_is(rw, b, -0.0)) r = a;
-      else if (simp_const_is(rw, a, -0.0)) r = b;
+      if (simp_const_is(rw, b, -0.0))
+        r = a;
+      else if (simp_const_is(rw, a, -0.0))
+        r = b;
     } else {
-      if (simp_const_is(rw, b, 0)) r = a;
-      else if (simp_const_is(rw, a, 0)) r = b;
+      if (simp_const_is(rw, b, 0))
+        r = a;
+      else if (simp_const_is(rw, a, 0))
+        r = b;
     }
     break;
   case OP_sub:
@@ -81,9 +91,12 @@ static int32_t simp_identity(const OptRewrite *rw, const IrNode *n) {
     r = a; /* legal only when the dtype is the operand's: checked below */
     break;
   case OP_where:
-    if (n->in[1] == n->in[2]) r = n->in[1];
-    else if (simp_const_is(rw, a, 1)) r = n->in[1];
-    else if (simp_const_is(rw, a, 0)) r = n->in[2];
+    if (n->in[1] == n->in[2])
+      r = n->in[1];
+    else if (simp_const_is(rw, a, 1))
+      r = n->in[1];
+    else if (simp_const_is(rw, a, 0))
+      r = n->in[2];
     break;
   case OP_and:
   case OP_or:
@@ -91,7 +104,8 @@ static int32_t simp_identity(const OptRewrite *rw, const IrNode *n) {
   case OP_maximum:
     if (a == b) r = a;
     break;
-  default: break;
+  default:
+    break;
   }
   return r >= 0 && simp_same_type(rw, n, r) ? r : -1;
 }
@@ -103,9 +117,12 @@ static int32_t simp_const(OptRewrite *rw, BudDType dt, double v) {
   c.op = OP_const;
   c.dtype = dt;
   c.has_value = true;
-  if (dtype_is_float(dt)) c.value.f = v;
-  else if (dt == BUD_BOOL) c.value.b = v != 0;
-  else c.value.i = (int64_t)v;
+  if (dtype_is_float(dt))
+    c.value.f = v;
+  else if (dt == BUD_BOOL)
+    c.value.b = v != 0;
+  else
+    c.value.i = (int64_t)v;
   return opt_rw_append(rw, &c);
 }
 
@@ -141,7 +158,8 @@ BudStatus opt_simplify(BudContext *ctx, const IrGraph *in, IrGraph **out) {
     const IrNode *old = &in->nodes[id];
     if (old->op == OP_input) continue;
     IrNode n = *old;
-    for (int k = 0; k < n.nin; k++) n.in[k] = rw.map[n.in[k]];
+    for (int k = 0; k < n.nin; k++)
+      n.in[k] = rw.map[n.in[k]];
     int32_t nid = simp_identity(&rw, &n);
     if (nid < 0 && !simp_rebuild(&rw, &n, &nid)) nid = opt_rw_append(&rw, &n);
     if (nid < 0) {

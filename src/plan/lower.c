@@ -15,7 +15,7 @@
 typedef struct LowerState {
   BudContext *ctx;
   const IrGraph *g;
-  Plan *p;           /* arrays below are scratch (malloc'd) until copied into the arena */
+  Plan *p; /* arrays below are scratch (malloc'd) until copied into the arena */
   LInst *insts;
   uint8_t *vdt;
   PlanOperand ops[BUD_MAX_OPERANDS];
@@ -109,7 +109,8 @@ static BudStatus lower_node(LowerState *s, const int32_t *buf_of_node, int32_t i
   }
   if (op_is_reduction(n->op)) {
     if (buf_of_node[id] < 0)
-      return bud_fail(s->ctx, BUD_ERR_INTERNAL, "plan_lower: reduction %%%d has no buffer", (int)id);
+      return bud_fail(s->ctx, BUD_ERR_INTERNAL, "plan_lower: reduction %%%d has no buffer",
+                      (int)id);
     int r = p->nreduces++;
     PlanReduce *red = &s->reduces[r];
     red->op = (uint16_t)n->op;
@@ -128,7 +129,8 @@ static BudStatus lower_node(LowerState *s, const int32_t *buf_of_node, int32_t i
   LInst *in = lower_inst(s, LK_OP, n->dtype);
   in->op = (uint16_t)n->op;
   in->nin = (uint8_t)n->nin;
-  for (int k = 0; k < n->nin; k++) in->src[k] = src[k];
+  for (int k = 0; k < n->nin; k++)
+    in->src[k] = src[k];
   in->dst = lower_vreg(s, n->dtype);
   s->vreg_of_node[id] = in->dst;
   int32_t buf = buf_of_node[id];
@@ -164,23 +166,27 @@ static BudStatus lower_iter(LowerState *s, const int32_t *group, int32_t gid) {
       return BUD_OK;
     }
     Shape b;
-    if (first) p->iter = n->shape;
+    if (first)
+      p->iter = n->shape;
     else if (!shape_broadcast(&p->iter, &n->shape, &b))
       return bud_fail(s->ctx, BUD_ERR_INTERNAL, "plan_lower: group %d shapes do not broadcast",
                       (int)gid);
-    else p->iter = b;
+    else
+      p->iter = b;
     first = false;
   }
   if (first) return bud_fail(s->ctx, BUD_ERR_INTERNAL, "plan_lower: group %d is empty", (int)gid);
   return BUD_OK;
 }
 
-#define LOWER_COPY(dst, src, count)                                                       \
-  do {                                                                                    \
-    size_t nb_ = sizeof *(src) * (size_t)((count) > 0 ? (count) : 1);                     \
-    (dst) = arena_alloc(arena, nb_);                                                      \
-    if (!(dst)) st = bud_fail(ctx, BUD_ERR_NOMEM, "out of memory lowering a plan");       \
-    else memcpy((dst), (src), sizeof *(src) * (size_t)(count));                           \
+#define LOWER_COPY(dst, src, count)                                                                \
+  do {                                                                                             \
+    size_t nb_ = sizeof *(src) * (size_t)((count) > 0 ? (count) : 1);                              \
+    (dst) = arena_alloc(arena, nb_);                                                               \
+    if (!(dst))                                                                                    \
+      st = bud_fail(ctx, BUD_ERR_NOMEM, "out of memory lowering a plan");                          \
+    else                                                                                           \
+      memcpy((dst), (src), sizeof *(src) * (size_t)(count));                                       \
   } while (0)
 
 BudStatus plan_lower(BudContext *ctx, Arena *arena, const IrGraph *g, const int32_t *group,
@@ -192,7 +198,8 @@ BudStatus plan_lower(BudContext *ctx, Arena *arena, const IrGraph *g, const int3
   s.g = g;
   s.p = p;
   int nmembers = 0;
-  for (int32_t id = 0; id < g->nnodes; id++) nmembers += group[id] == gid;
+  for (int32_t id = 0; id < g->nnodes; id++)
+    nmembers += group[id] == gid;
   s.cap = nmembers * (IR_MAX_ARGS + 2) + 4;
   if (s.cap > INT16_MAX) return bud_fail(ctx, BUD_ERR_LIMIT, "fusion group too large to lower");
   s.insts = malloc(sizeof *s.insts * (size_t)s.cap);
@@ -205,7 +212,8 @@ BudStatus plan_lower(BudContext *ctx, Arena *arena, const IrGraph *g, const int3
   if (!s.insts || !s.vdt || !s.consts || !s.const_vreg || !s.reduces || !s.vreg_of_node)
     st = bud_fail(ctx, BUD_ERR_NOMEM, "out of memory lowering a plan");
   if (st == BUD_OK) {
-    for (int32_t id = 0; id < g->nnodes; id++) s.vreg_of_node[id] = -1;
+    for (int32_t id = 0; id < g->nnodes; id++)
+      s.vreg_of_node[id] = -1;
     st = lower_iter(&s, group, gid);
   }
   for (int32_t id = 0; st == BUD_OK && id < g->nnodes; id++)
@@ -239,15 +247,25 @@ BudStatus plan_lower(BudContext *ctx, Arena *arena, const IrGraph *g, const int3
   return st;
 }
 
-/* ---- printing ---------------------------------------------------------------------------------- */
+/* ---- printing ----------------------------------------------------------------------------------
+ */
 
 static void plan_print_value(StrBuf *sb, BudDType dt, Scalar v) {
   char buf[32];
   switch (dtype_info(dt)->kind) {
-  case 'b': sb_puts(sb, v.i ? "True" : "False"); break;
-  case 'i': sb_printf(sb, "%lld", (long long)v.i); break;
-  case 'u': sb_printf(sb, "%llu", (unsigned long long)v.u); break;
-  default: format_double(buf, v.f); sb_puts(sb, buf); break;
+  case 'b':
+    sb_puts(sb, v.i ? "True" : "False");
+    break;
+  case 'i':
+    sb_printf(sb, "%lld", (long long)v.i);
+    break;
+  case 'u':
+    sb_printf(sb, "%llu", (unsigned long long)v.u);
+    break;
+  default:
+    format_double(buf, v.f);
+    sb_puts(sb, buf);
+    break;
   }
 }
 
@@ -255,11 +273,14 @@ void plan_print(const Plan *p, StrBuf *sb) {
   char shp[200];
   shape_format(&p->iter, shp, sizeof shp);
   sb_printf(sb, "plan: iter %s", shp);
-  if (p->reduce_axis == BUD_AXIS_ALL) sb_puts(sb, ", reduce all axes");
-  else if (p->reduce_axis != PLAN_NO_REDUCE) sb_printf(sb, ", reduce axis %d", p->reduce_axis);
+  if (p->reduce_axis == BUD_AXIS_ALL)
+    sb_puts(sb, ", reduce all axes");
+  else if (p->reduce_axis != PLAN_NO_REDUCE)
+    sb_printf(sb, ", reduce axis %d", p->reduce_axis);
   const Schedule *s = &p->sched;
-  sb_printf(sb, "\n  schedule: vec %d bytes, unroll %d, accumulators %d, tail %s, store %s, "
-                "prefetch %d, block %d, threads %d\n",
+  sb_printf(sb,
+            "\n  schedule: vec %d bytes, unroll %d, accumulators %d, tail %s, store %s, "
+            "prefetch %d, block %d, threads %d\n",
             s->vec_bytes, s->unroll, s->naccum, s->tail == TAIL_MASKED ? "masked" : "scalar",
             s->store == STORE_NORMAL ? "normal" : "nontemporal", s->prefetch_bytes, s->block,
             s->nthreads);
@@ -270,7 +291,9 @@ void plan_print(const Plan *p, StrBuf *sb) {
     const LInst *in = &p->insts[i];
     const char *dt = dtype_info((BudDType)in->dtype)->name;
     switch ((LKind)in->kind) {
-    case LK_LOAD: sb_printf(sb, "  v%d:%s = load @%d\n", in->dst, dt, (int)in->slot); break;
+    case LK_LOAD:
+      sb_printf(sb, "  v%d:%s = load @%d\n", in->dst, dt, (int)in->slot);
+      break;
     case LK_CONST:
       sb_printf(sb, "  v%d:%s = const ", in->dst, dt);
       plan_print_value(sb, (BudDType)p->consts[in->slot].dtype, p->consts[in->slot].value);
@@ -278,10 +301,13 @@ void plan_print(const Plan *p, StrBuf *sb) {
       break;
     case LK_OP:
       sb_printf(sb, "  v%d:%s = %s", in->dst, dt, op_info((Op)in->op)->name);
-      for (int k = 0; k < in->nin; k++) sb_printf(sb, "%s v%d", k ? "," : "", in->src[k]);
+      for (int k = 0; k < in->nin; k++)
+        sb_printf(sb, "%s v%d", k ? "," : "", in->src[k]);
       sb_puts(sb, "\n");
       break;
-    case LK_STORE: sb_printf(sb, "  store @%d <- v%d\n", (int)in->slot, in->src[0]); break;
+    case LK_STORE:
+      sb_printf(sb, "  store @%d <- v%d\n", (int)in->slot, in->src[0]);
+      break;
     case LK_REDUCE: {
       const PlanReduce *r = &p->reduces[in->slot];
       sb_printf(sb, "  reduce #%d %s <- v%d (%s -> %s) into buffer %d\n", (int)in->slot,

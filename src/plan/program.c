@@ -38,7 +38,8 @@ static int32_t prog_add_buffer(ProgBuild *b, BufKind kind, BudDType dt, const Sh
 static BudStatus prog_buffers(ProgBuild *b) {
   const IrGraph *g = b->g;
   BudProgram *prog = b->prog;
-  for (int32_t id = 0; id < g->nnodes; id++) b->buf_of_node[id] = -1;
+  for (int32_t id = 0; id < g->nnodes; id++)
+    b->buf_of_node[id] = -1;
   for (int i = 0; i < g->ninputs; i++) {
     const IrInput *in = &g->inputs[i];
     b->buf_of_node[in->node] = prog_add_buffer(b, BUF_INPUT, in->dtype, &in->shape, i, in->node);
@@ -49,8 +50,10 @@ static BudStatus prog_buffers(ProgBuild *b) {
     int32_t buf = prog_add_buffer(b, BUF_OUTPUT, n->dtype, &n->shape, o, node);
     prog->output_buf[o] = buf;
     b->copy_src_node[o] = -1;
-    if (b->group[node] >= 0 && b->buf_of_node[node] < 0) b->buf_of_node[node] = buf;
-    else b->copy_src_node[o] = node;
+    if (b->group[node] >= 0 && b->buf_of_node[node] < 0)
+      b->buf_of_node[node] = buf;
+    else
+      b->copy_src_node[o] = node;
   }
   for (int32_t id = 0; id < g->nnodes; id++) {
     const IrNode *n = &g->nodes[id];
@@ -104,9 +107,12 @@ static void prog_explain_buffer(const ProgBuild *b, StrBuf *sb, int32_t buf) {
   char shp[200];
   shape_format(&bf->shape, shp, sizeof shp);
   sb_printf(sb, " buf%d=%s", (int)buf, prog_buf_kind((BufKind)bf->kind));
-  if (bf->kind == BUF_INPUT) sb_printf(sb, " '%s'", b->g->inputs[bf->index].name);
-  else if (bf->kind == BUF_OUTPUT) sb_printf(sb, " '%s'", b->g->outputs[bf->index].name);
-  else sb_printf(sb, " %%%d", (int)bf->node);
+  if (bf->kind == BUF_INPUT)
+    sb_printf(sb, " '%s'", b->g->inputs[bf->index].name);
+  else if (bf->kind == BUF_OUTPUT)
+    sb_printf(sb, " '%s'", b->g->outputs[bf->index].name);
+  else
+    sb_printf(sb, " %%%d", (int)bf->node);
   sb_printf(sb, " %s%s", dtype_info((BudDType)bf->dtype)->name, shp);
 }
 
@@ -118,16 +124,20 @@ static void prog_explain(const ProgBuild *b, StrBuf *sb) {
     const Group *grp = &prog->groups[gi];
     if (grp->kind == GROUP_COPY) {
       sb_printf(sb, "group %d: copy", (int)gi);
-      if (grp->in_buf[0] >= 0) prog_explain_buffer(b, sb, grp->in_buf[0]);
-      else sb_printf(sb, " constant %%%d", (int)grp->node);
+      if (grp->in_buf[0] >= 0)
+        prog_explain_buffer(b, sb, grp->in_buf[0]);
+      else
+        sb_printf(sb, " constant %%%d", (int)grp->node);
       sb_puts(sb, " ->");
       prog_explain_buffer(b, sb, grp->out_buf);
       sb_puts(sb, "\n");
       continue;
     }
     char shp[200];
-    if (grp->kind == GROUP_DOT) shape_format(&g->nodes[grp->node].shape, shp, sizeof shp);
-    else shape_format(&grp->plan.iter, shp, sizeof shp);
+    if (grp->kind == GROUP_DOT)
+      shape_format(&g->nodes[grp->node].shape, shp, sizeof shp);
+    else
+      shape_format(&grp->plan.iter, shp, sizeof shp);
     sb_printf(sb, "group %d: %s, iteration %s\n  nodes:", (int)gi,
               grp->kind == GROUP_DOT ? "dot" : "fused", shp);
     for (int32_t id = 0; id < g->nnodes; id++)
@@ -140,10 +150,12 @@ static void prog_explain(const ProgBuild *b, StrBuf *sb) {
       prog_explain_buffer(b, sb, grp->out_buf);
     } else {
       for (int k = 0; k < grp->plan.noperands; k++)
-        if (!grp->plan.operands[k].is_output) prog_explain_buffer(b, sb, grp->plan.operands[k].buffer);
+        if (!grp->plan.operands[k].is_output)
+          prog_explain_buffer(b, sb, grp->plan.operands[k].buffer);
       sb_puts(sb, "\n  writes:");
       for (int k = 0; k < grp->plan.noperands; k++)
-        if (grp->plan.operands[k].is_output) prog_explain_buffer(b, sb, grp->plan.operands[k].buffer);
+        if (grp->plan.operands[k].is_output)
+          prog_explain_buffer(b, sb, grp->plan.operands[k].buffer);
       for (int r = 0; r < grp->plan.nreduces; r++)
         prog_explain_buffer(b, sb, grp->plan.reduces[r].buffer);
     }
@@ -159,10 +171,10 @@ static void prog_explain(const ProgBuild *b, StrBuf *sb) {
   }
 }
 
-#define PROG_ALLOC(ptr, count)                                                                   \
-  do {                                                                                           \
-    (ptr) = arena_alloc(&prog->arena, sizeof *(ptr) * (size_t)((count) > 0 ? (count) : 1));      \
-    if (!(ptr)) ok = false;                                                                      \
+#define PROG_ALLOC(ptr, count)                                                                     \
+  do {                                                                                             \
+    (ptr) = arena_alloc(&prog->arena, sizeof *(ptr) * (size_t)((count) > 0 ? (count) : 1));        \
+    if (!(ptr)) ok = false;                                                                        \
   } while (0)
 
 BudStatus program_build(BudContext *ctx, IrGraph *g, BudProgram **out, StrBuf *explain) {
@@ -206,7 +218,8 @@ BudStatus program_build(BudContext *ctx, IrGraph *g, BudProgram **out, StrBuf *e
   }
   if (st == BUD_OK) st = prog_buffers(&b);
   int ncopies = 0;
-  for (int o = 0; st == BUD_OK && o < g->noutputs; o++) ncopies += b.copy_src_node[o] >= 0;
+  for (int o = 0; st == BUD_OK && o < g->noutputs; o++)
+    ncopies += b.copy_src_node[o] >= 0;
   if (st == BUD_OK) {
     PROG_ALLOC(prog->groups, b.ngroups + ncopies);
     if (!ok) st = bud_fail(ctx, BUD_ERR_NOMEM, "out of memory building a program");
