@@ -7,7 +7,6 @@ cpu_info). The expression text is parsed by Bud's own parser in C, never by Pyth
 """
 import os
 import sys
-import threading
 
 from . import _bud
 from ._bud import Expr
@@ -20,41 +19,10 @@ __all__ = [
 ]
 
 # ---- evaluate (numexpr's interface) ----------------------------------------------------------
+# evaluate is in C (_bud_eval.c): a cached string costs a dict lookup, the variable look-ups and
+# the Expr call path. Bud validates numexpr's `optimization` and `truediv`, then ignores them.
 
-_EXPR_CACHE_MAX = 256
-_expr_cache = {}  # source -> Expr; its inline cache holds the programs per operand signature
-_expr_lock = threading.Lock()
-_last = threading.local()  # what re_evaluate repeats, per thread
-
-_OPTIMIZATIONS = ("none", "moderate", "aggressive")
-_TRUEDIVS = (False, True, "auto")
-
-
-def _check_kwargs(kwargs):
-    """Validates numexpr's extra keywords as numexpr 2.8 does; Bud ignores their values
-    (it always optimises and `/` is always true division, as in NumPy)."""
-    for k, v in kwargs.items():
-        if k == "optimization":
-            if v not in _OPTIMIZATIONS:
-                raise ValueError("'optimization' must be one of %s" % (_OPTIMIZATIONS,))
-        elif k == "truediv":
-            if v not in _TRUEDIVS:
-                raise ValueError("'truediv' must be one of %s" % (_TRUEDIVS,))
-        else:
-            raise ValueError("Unknown keyword argument '%s'" % k)
-
-
-def _expr_for(ex):
-    e = _expr_cache.get(ex)
-    if e is None:
-        if not isinstance(ex, str):
-            raise ValueError("must specify expression as a string")
-        e = Expr(ex)
-        with _expr_lock:
-            if len(_expr_cache) >= _EXPR_CACHE_MAX:
-                _expr_cache.clear()
-            _expr_cache[ex] = e
-    return e
+evaluate = _bud.evaluate
 
 
 def _get_arguments(names, local_dict, global_dict, frame):
@@ -73,31 +41,14 @@ def _get_arguments(names, local_dict, global_dict, frame):
     return args
 
 
-def evaluate(ex, local_dict=None, global_dict=None, out=None, order="K", casting="safe",
-             **kwargs):
-    """Evaluates the array expression `ex` (numexpr's signature). Variables come from
-    local_dict/global_dict, or from the caller's frame when they are not given. The result
-    follows NumPy: broadcasting, type promotion (value-based for Python scalars and 0-d
-    arrays), element-wise results bit-identical to the same NumPy expression. With out=, the
-    result is written there (cast under `casting`) and out is returned."""
-    if kwargs:
-        _check_kwargs(kwargs)
-    e = _expr_for(ex)
-    frame = sys._getframe(1) if local_dict is None or global_dict is None else None
-    args = _get_arguments(e.names, local_dict, global_dict, frame)
-    _last.state = (e, out, order, casting)
-    return e._run(args, out, casting, order)
-
-
 def re_evaluate(local_dict=None):
-    """Evaluates the previous expression of this thread again, taking its variables anew from
+    """Evaluates this thread's previous expression again, taking its variables anew from
     local_dict or the caller's frame (with the same out, order and casting)."""
-    state = getattr(_last, "state", None)
+    state = _bud.last_evaluated()
     if state is None:
         raise RuntimeError("re_evaluate: no previous call to evaluate in this thread")
     e, out, order, casting = state
-    frame = sys._getframe(1)
-    args = _get_arguments(e.names, local_dict, None, frame)
+    args = _get_arguments(e.names, local_dict, None, sys._getframe(1))
     return e._run(args, out, casting, order)
 
 

@@ -197,15 +197,20 @@ static PyObject *mod_explain(PyObject *self, PyObject *args) {
   PyCtx *pc = py_ctx_get();
   if (!pc) return NULL;
   PyArg *pa = calloc((size_t)(n ? n : 1), sizeof *pa);
+  BudArray *arrs = calloc((size_t)(n ? n : 1), sizeof *arrs);
   BudInput in[BUD_MAX_OPERANDS];
-  if (!pa) return PyErr_NoMemory();
+  if (!pa || !arrs) {
+    free(pa);
+    free(arrs);
+    return PyErr_NoMemory();
+  }
   PyObject *res = NULL;
   Py_ssize_t done = 0;
   for (; done < n; done++) {
     in[done].name = PyUnicode_AsUTF8(PyTuple_GET_ITEM(names, done));
-    if (!in[done].name || py_arg_in(PyTuple_GET_ITEM(arrays, done), &pa[done], in[done].name) < 0)
+    if (!in[done].name || py_arg_in(PyTuple_GET_ITEM(arrays, done), &pa[done], &arrs[done], in[done].name) < 0)
       goto out;
-    in[done].array = &pa[done].arr;
+    in[done].array = &arrs[done];
   }
   char *text = bud_explain(pc->ctx, src, (int)n, in);
   if (!text) {
@@ -217,6 +222,7 @@ static PyObject *mod_explain(PyObject *self, PyObject *args) {
 out:
   for (Py_ssize_t i = 0; i < done; i++) py_arg_release(&pa[i]);
   free(pa);
+  free(arrs);
   return res;
 }
 
@@ -312,6 +318,16 @@ static PyMethodDef mod_methods[] = {
     {"cpu_info", mod_cpu_info, METH_NOARGS, "cpu_info() -> dict describing the CPU"},
     {"ops", mod_ops, METH_NOARGS, "ops() -> tuple of (name, nargs, pattern_class, internal)"},
     {"version", mod_version, METH_NOARGS, "version() -> the C library's version string"},
+    {"evaluate", (PyCFunction)(void (*)(void))py_evaluate, METH_FASTCALL | METH_KEYWORDS,
+     "evaluate(ex, local_dict=None, global_dict=None, out=None, order='K', casting='safe', "
+     "**kwargs)\n\nEvaluates the array expression ex (numexpr's signature). Variables come from "
+     "local_dict/global_dict, or from the caller's frame when they are not given. Results follow "
+     "NumPy: broadcasting, promotion (value-based for Python scalars and 0-d arrays), "
+     "element-wise results bit-identical to the same NumPy expression. With out=, the result is "
+     "written there (cast under `casting`) and out is returned. numexpr's `optimization` and "
+     "`truediv` are accepted and ignored."},
+    {"last_evaluated", py_last_evaluated, METH_NOARGS,
+     "last_evaluated() -> (expr, out, order, casting) of this thread's last evaluate, or None"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -327,7 +343,7 @@ PyMODINIT_FUNC PyInit__bud(void) {
     return NULL;
   }
   import_array();
-  if (PyType_Ready(&PyExprType) < 0) return NULL;
+  if (PyType_Ready(&PyExprType) < 0 || py_eval_init() < 0) return NULL;
   PyObject *m = PyModule_Create(&bud_module);
   if (!m) return NULL;
   Py_INCREF(&PyExprType);

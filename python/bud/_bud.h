@@ -69,10 +69,11 @@ PyObject *py_raise(BudContext *ctx, BudStatus st);
  * the same size"). -1 for arrays with ndim > 0. */
 int py_scalar_category(BudDType dt, const void *p);
 
-/* One operand of a call, converted to a BudArray that views the caller's memory. Do not copy
- * a PyArg: for Python scalars arr.data points into `scalar`. */
+/* One operand of a call, converted into the BudArray *arr (the caller's, so it can sit in the
+ * array passed to bud_run) that views the caller's memory. Do not copy a PyArg: for Python
+ * scalars arr->data points into `scalar`. */
 typedef struct PyArg {
-  BudArray arr;
+  BudArray *arr;
   PyObject *keep; /* a reference held while the array is used (or NULL) */
   Py_buffer view;
   bool has_view;
@@ -87,9 +88,9 @@ typedef struct PyArg {
 } PyArg;
 
 /* 0 on success, -1 with an exception set. `what` names the operand in messages. */
-int py_arg_in(PyObject *obj, PyArg *a, const char *what);
+int py_arg_in(PyObject *obj, PyArg *a, BudArray *arr, const char *what);
 /* A writable output operand (out=). */
-int py_arg_out(PyObject *obj, PyArg *a);
+int py_arg_out(PyObject *obj, PyArg *a, BudArray *arr);
 void py_arg_release(PyArg *a);
 
 /* A new result array (numpy.ndarray) of the given dtype and shape, C order (or Fortran order
@@ -110,6 +111,17 @@ bool py_can_cast(BudDType from, BudDType to, int casting);
 /* ---- the Expr type ------------------------------------------------------------------------------ */
 
 extern PyTypeObject PyExprType;
+/* For evaluate: the names tuple of an Expr (borrowed) and its call path. */
+PyObject *py_expr_names(PyObject *expr);
+PyObject *py_expr_run(PyObject *expr, PyObject *const *objs, PyObject *out, int casting,
+                      int order);
+
+/* ---- evaluate (_bud_eval.c) ------------------------------------------------------------------- */
+
+int py_eval_init(void); /* at import: the expression cache and interned names */
+PyObject *py_evaluate(PyObject *self, PyObject *const *args, Py_ssize_t nargsf, PyObject *kwnames);
+PyObject *py_last_evaluated(PyObject *self, PyObject *unused);
+
 /* Names the source uses as variables, as a tuple of str (flow_free_names). */
 PyObject *py_free_names(const char *source);
 

@@ -129,17 +129,18 @@ int py_scalar_category(BudDType dt, const void *p) {
 
 /* ---- operands ----------------------------------------------------------------------------------- */
 
-static void arg_init(PyArg *a) {
+static void arg_init(PyArg *a, BudArray *arr) {
+  a->arr = arr;
   a->keep = NULL;
   a->has_view = false;
   a->category = -1;
-  a->arr.owner = NULL;
+  a->arr->owner = NULL;
 }
 
 static void arg_scalar(PyArg *a, BudDType dt) {
-  a->arr.data = &a->scalar;
-  a->arr.dtype = dt;
-  a->arr.ndim = 0;
+  a->arr->data = &a->scalar;
+  a->arr->dtype = dt;
+  a->arr->ndim = 0;
   a->category = py_scalar_category(dt, &a->scalar);
 }
 
@@ -182,15 +183,15 @@ static int arg_from_ndarray(PyArrayObject *arr, PyArg *a, const char *what, bool
     PyErr_Format(PyExc_ValueError, "%s: the array is read-only", what);
     return -1;
   }
-  a->arr.data = PyArray_DATA(arr);
-  a->arr.dtype = (BudDType)dt;
-  a->arr.ndim = ndim;
+  a->arr->data = PyArray_DATA(arr);
+  a->arr->dtype = (BudDType)dt;
+  a->arr->ndim = ndim;
   const npy_intp *dims = PyArray_DIMS(arr), *st = PyArray_STRIDES(arr);
   for (int i = 0; i < ndim; i++) {
-    a->arr.shape[i] = dims[i];
-    a->arr.strides[i] = st[i];
+    a->arr->shape[i] = dims[i];
+    a->arr->strides[i] = st[i];
   }
-  if (ndim == 0) a->category = py_scalar_category((BudDType)dt, a->arr.data);
+  if (ndim == 0) a->category = py_scalar_category((BudDType)dt, a->arr->data);
   return 0;
 }
 
@@ -213,21 +214,21 @@ static int arg_from_buffer(PyObject *obj, PyArg *a, const char *what, bool is_ou
     return 1;
   }
   if (v->ndim > BUD_MAX_DIMS) return too_many_dims(what, v->ndim);
-  a->arr.data = v->buf;
-  a->arr.dtype = (BudDType)dt;
-  a->arr.ndim = v->ndim;
+  a->arr->data = v->buf;
+  a->arr->dtype = (BudDType)dt;
+  a->arr->ndim = v->ndim;
   int64_t step = v->itemsize;
   for (int i = v->ndim - 1; i >= 0; i--) {
-    a->arr.shape[i] = v->shape ? v->shape[i] : v->len / v->itemsize;
-    a->arr.strides[i] = v->strides ? v->strides[i] : step;
-    step *= a->arr.shape[i];
+    a->arr->shape[i] = v->shape ? v->shape[i] : v->len / v->itemsize;
+    a->arr->strides[i] = v->strides ? v->strides[i] : step;
+    step *= a->arr->shape[i];
   }
   if (v->ndim == 0) a->category = py_scalar_category((BudDType)dt, v->buf);
   return 0;
 }
 
-int py_arg_in(PyObject *obj, PyArg *a, const char *what) {
-  arg_init(a);
+static int arg_in(PyObject *obj, PyArg *a, BudArray *dst, const char *what) {
+  arg_init(a, dst);
   if (PyArray_Check(obj)) return arg_from_ndarray((PyArrayObject *)obj, a, what, false);
   if (PyFloat_Check(obj)) {
     a->scalar.f = PyFloat_AS_DOUBLE(obj);
@@ -277,14 +278,14 @@ int py_arg_in(PyObject *obj, PyArg *a, const char *what) {
     if (rc <= 0) return rc;
   }
   /* lists, tuples, __array_interface__ objects, unusual buffers: as numpy.asarray does */
-  PyObject *arr = PyArray_FromAny(obj, NULL, 0, 0, 0, NULL);
-  if (!arr) return -1;
-  a->keep = arr;
-  return arg_from_ndarray((PyArrayObject *)arr, a, what, false);
+  PyObject *conv = PyArray_FromAny(obj, NULL, 0, 0, 0, NULL);
+  if (!conv) return -1;
+  a->keep = conv;
+  return arg_from_ndarray((PyArrayObject *)conv, a, what, false);
 }
 
-int py_arg_out(PyObject *obj, PyArg *a) {
-  arg_init(a);
+static int arg_out(PyObject *obj, PyArg *a, BudArray *dst) {
+  arg_init(a, dst);
   if (PyArray_Check(obj)) return arg_from_ndarray((PyArrayObject *)obj, a, "out", true);
   if (PyObject_CheckBuffer(obj)) {
     int rc = arg_from_buffer(obj, a, "out", true);
@@ -300,6 +301,19 @@ void py_arg_release(PyArg *a) {
   if (a->has_view) PyBuffer_Release(&a->view);
   a->has_view = false;
   Py_CLEAR(a->keep);
+}
+
+/* On failure nothing is held: callers release only the operands that converted. */
+int py_arg_in(PyObject *obj, PyArg *a, BudArray *dst, const char *what) {
+  int rc = arg_in(obj, a, dst, what);
+  if (rc < 0) py_arg_release(a);
+  return rc;
+}
+
+int py_arg_out(PyObject *obj, PyArg *a, BudArray *dst) {
+  int rc = arg_out(obj, a, dst);
+  if (rc < 0) py_arg_release(a);
+  return rc;
 }
 
 /* ---- results ------------------------------------------------------------------------------------ */

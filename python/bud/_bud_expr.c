@@ -139,7 +139,7 @@ static BudStatus compile_src(PyCtx *pc, const char *src, int n, const char *cons
   BudInput in[BUD_MAX_OPERANDS];
   for (int i = 0; i < n; i++) {
     in[i].name = names[i];
-    in[i].array = &args[i].arr;
+    in[i].array = args[i].arr;
   }
   return bud_compile(pc->ctx, src, n, in, prog);
 }
@@ -224,7 +224,7 @@ static int build_key(int64_t *key, PyCtx *pc, const PyArg *args, int n, const Bu
   key[nk++] = (int64_t)(intptr_t)pc;
   key[nk++] = (out ? (int64_t)out->dtype + 1 : 0) | (int64_t)casting << 8;
   for (int i = 0; i < n; i++) {
-    const BudArray *a = &args[i].arr;
+    const BudArray *a = args[i].arr;
     key[nk++] = (int64_t)a->dtype | (int64_t)a->ndim << 8 | (int64_t)(args[i].category + 1) << 16;
     for (int d = 0; d < a->ndim; d++) key[nk++] = a->shape[d];
   }
@@ -234,7 +234,10 @@ static int build_key(int64_t *key, PyCtx *pc, const PyArg *args, int n, const Bu
 static ProgRef *cache_find(PyExpr *self, const int64_t *key, int nk) {
   for (int i = 0; i < PY_EXPR_NCACHE; i++) {
     CacheEntry *e = &self->cache[i];
-    if (e->ref && e->nkey == nk && !memcmp(e->key, key, (size_t)nk * sizeof *key)) return e->ref;
+    if (!e->ref || e->nkey != nk) continue;
+    int j = 0;
+    while (j < nk && e->key[j] == key[j]) j++;
+    if (j == nk) return e->ref;
   }
   return NULL;
 }
@@ -295,8 +298,8 @@ static bool want_fortran(int order, const PyArg *args, int n, int out_ndim) {
   if (order == PY_ORDER_F) return true;
   bool any = false;
   for (int i = 0; i < n; i++) {
-    if (args[i].arr.ndim < 2) continue;
-    if (!is_f_order(&args[i].arr)) return false;
+    if (args[i].arr->ndim < 2) continue;
+    if (!is_f_order(args[i].arr)) return false;
     any = true;
   }
   return any;
@@ -319,35 +322,33 @@ static PyObject *expr_run(PyExpr *self, PyObject *const *objs, PyObject *out, in
   int nres = 0;
 
   for (; nconv < n; nconv++)
-    if (py_arg_in(objs[nconv], &args[nconv], self->cnames[nconv]) < 0) goto done;
+    if (py_arg_in(objs[nconv], &args[nconv], &ins[nconv], self->cnames[nconv]) < 0) goto done;
   if (out) {
-    if (py_arg_out(out, &outa) < 0) goto done;
+    if (py_arg_out(out, &outa, &outs[0]) < 0) goto done;
     has_out = true;
   }
   int64_t key[PY_KEY_MAX];
-  int nk = build_key(key, pc, args, n, has_out ? &outa.arr : NULL, casting);
+  int nk = build_key(key, pc, args, n, has_out ? &outs[0] : NULL, casting);
   r = cache_find(self, key, nk);
   if (r) {
     r->refs++;
   } else {
-    r = expr_compile(self, pc, args, has_out ? &outa.arr : NULL, casting);
+    r = expr_compile(self, pc, args, has_out ? &outs[0] : NULL, casting);
     if (!r) goto done;
     if (cache_insert(self, key, nk, r) < 0) goto done;
   }
-  for (int i = 0; i < n; i++) ins[i] = args[i].arr;
   int64_t nelem = 1;
   for (int d = 0; d < r->out_ndim[0]; d++) nelem *= r->out_shape[0][d];
   if (has_out) {
-    bool same = outa.arr.ndim == r->out_ndim[0] &&
-                !memcmp(outa.arr.shape, r->out_shape[0], (size_t)outa.arr.ndim * sizeof(int64_t));
+    bool same = outs[0].ndim == r->out_ndim[0];
+    for (int d = 0; same && d < outs[0].ndim; d++) same = outs[0].shape[d] == r->out_shape[0][d];
     if (!same) {
       char a[256], b[256];
-      format_shape(a, sizeof a, outa.arr.ndim, outa.arr.shape);
+      format_shape(a, sizeof a, outs[0].ndim, outs[0].shape);
       format_shape(b, sizeof b, r->out_ndim[0], r->out_shape[0]);
       PyErr_Format(PyExc_ValueError, "out: shape %s does not match the result's shape %s", a, b);
       goto done;
     }
-    outs[0] = outa.arr;
   } else {
     bool fortran = want_fortran(order, args, n, r->out_ndim[0]);
     for (; nres < r->noutputs; nres++) {
@@ -389,6 +390,13 @@ done:
   if (has_out) py_arg_release(&outa);
   for (int i = 0; i < nconv; i++) py_arg_release(&args[i]);
   return result;
+}
+
+PyObject *py_expr_names(PyObject *expr) { return ((PyExpr *)expr)->names; }
+
+PyObject *py_expr_run(PyObject *expr, PyObject *const *objs, PyObject *out, int casting,
+                      int order) {
+  return expr_run((PyExpr *)expr, objs, out, casting, order);
 }
 
 static PyObject *kw_out, *kw_casting, *kw_order; /* interned keyword names (set at type init) */
