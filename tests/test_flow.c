@@ -534,6 +534,34 @@ static void test_fuzz(void) {
     buf[n] = '\0';
     fuzz_one(buf, &bad);
   }
+  /* mutations of valid programs: deletions, insertions, duplications of bytes */
+  static const char *const corpus[] = {
+      "x = a + b * c; y = where(x > 0, x, -x)\nsum(y, axis=0)",
+      "-a**2 + sin(f) * 2.5e-3 // 7 % 3",
+      "r = clip(m, 0, 1) @ m; _t = max(m, -1); q = _t >> 2 << 1",
+      "float32(a) | (b & ~c) ^ d != 0x1f",
+      "(((a + 1) * (b - 2)) / (c ** 0.5))\n",
+      "z = mean(m, axis=None) + argmin(a) + dot(a, b) - 9223372036854775808",
+  };
+  char line[256];
+  for (int iter = 0; iter < 3000; iter++) {
+    const char *base = corpus[rng_next(&seed) % BUD_ARRAY_LEN(corpus)];
+    size_t n = strlen(base);
+    memcpy(line, base, n + 1);
+    int nmut = 1 + (int)(rng_next(&seed) % 4);
+    for (int k = 0; k < nmut && n > 1 && n < sizeof line - 2; k++) {
+      size_t at = (size_t)(rng_next(&seed) % n);
+      switch (rng_next(&seed) % 3) {
+      case 0: memmove(line + at, line + at + 1, n - at), n--; break;
+      case 1:
+        memmove(line + at + 1, line + at, n - at + 1), n++;
+        line[at] = line[rng_next(&seed) % n];
+        break;
+      default: line[at] = line[rng_next(&seed) % n]; break;
+      }
+    }
+    fuzz_one(line, &bad);
+  }
   CHECK_EQ_INT(bad, 0);
 }
 

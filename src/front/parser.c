@@ -24,19 +24,21 @@ typedef struct Val {
   Scalar v;
 } Val;
 
-/* An assigned name: the node of its latest assignment. */
+/* A name (a byte range of the source, or a static string) and, for assigned names, the node of
+ * its latest assignment. */
 typedef struct Binding {
   const char *name;
   int32_t len;
   int32_t node;
 } Binding;
 
-/* Open-addressing set of names (byte ranges); slots hold index + 1 into an array owned by the
- * user of the table, 0 = empty. */
-typedef struct NameTable {
+/* Names in order of insertion, with an open-addressing index (slots hold entry + 1; 0 = empty). */
+typedef struct NameSet {
+  Binding *e;
+  int32_t n, cap;
   int32_t *slot;
-  int32_t cap; /* power of two */
-} NameTable;
+  int32_t nslot; /* power of two, at least 2 * n */
+} NameSet;
 
 typedef struct Parser {
   BudContext *ctx;
@@ -46,123 +48,76 @@ typedef struct Parser {
   Token *tok;
   int32_t ntok, i;
   int depth;
-  Binding *bind; /* assigned names, in order of first assignment */
-  int32_t nbind, capbind;
-  NameTable bind_tab;
-  /* free-names mode */
+  NameSet bound; /* assigned names, in order of first assignment */
+  NameSet unbound;/* free-names mode: variables used before any assignment (arena copies) */
   Arena *arena;
-  const char **free_names;
-  int32_t *free_len;
-  int32_t nfree, capfree;
-  NameTable free_tab;
 } Parser;
 
 static BudStatus oom(Parser *p) {
   return bud_fail(p->ctx, BUD_ERR_NOMEM, "out of memory while parsing the expression");
 }
 
-static uint64_t name_hash(const char *s, int32_t n) { return hash_bytes(s, (size_t)n, 0x666c6f77); }
+static uint32_t name_hash(const char *s, int32_t n) {
+  return (uint32_t)hash_bytes(s, (size_t)n, 0x666c6f77);
+}
 
-/* Finds name in t; names(k) gives the k-th entry. Returns the entry index or -1. */
-#define TABLE_FIND(t, s, n, NAME_AT, LEN_AT, result)                                    \
-  do {                                                                                  \
-    (result) = -1;                                                                      \
-    if ((t)->cap) {                                                                     \
-      uint32_t mask_ = (uint32_t)(t)->cap - 1;                                          \
-      for (uint32_t h_ = (uint32_t)name_hash(s, n) & mask_;; h_ = (h_ + 1) & mask_) {   \
-        int32_t e_ = (t)->slot[h_];                                                     \
-        if (!e_) break;                                                                 \
-        if (LEN_AT(e_ - 1) == (n) && memcmp(NAME_AT(e_ - 1), s, (size_t)(n)) == 0) {    \
-          (result) = e_ - 1;                                                            \
-          break;                                                                        \
-        }                                                                               \
-      }                                                                                 \
-    }                                                                                   \
-  } while (0)
+static int32_t set_find(const NameSet *t, const char *s, int32_t n) {
+  if (!t->nslot) return -1;
+  uint32_t mask = (uint32_t)t->nslot - 1;
+  for (uint32_t h = name_hash(s, n) & mask;; h = (h + 1) & mask) {
+    int32_t k = t->slot[h] - 1;
+    if (k < 0) return -1;
+    if (t->e[k].len == n && memcmp(t->e[k].name, s, (size_t)n) == 0) return k;
+  }
+}
 
-/* Inserts entry index e (count entries so far, including e) whose name is s/n; grows at 50%. */
-static bool table_insert(NameTable *t, int32_t count, const char *const *names,
-                         const int32_t *lens, size_t stride_names, size_t stride_lens,
-                         int32_t e) {
-  if ((int64_t)count * 2 > t->cap) {
-    int32_t cap = t->cap ? t->cap * 2 : 64;
-    while ((int64_t)count * 2 > cap) cap *= 2;
-    int32_t *slot = calloc((size_t)cap, sizeof *slot);
+static void set_index(NameSet *t, int32_t k) {
+  uint32_t mask = (uint32_t)t->nslot - 1;
+  uint32_t h = name_hash(t->e[k].name, t->e[k].len) & mask;
+  while (t->slot[h]) h = (h + 1) & mask;
+  t->slot[h] = k + 1;
+}
+
+/* Appends a name not yet in t. */
+static bool set_add(NameSet *t, Binding b) {
+  if (t->n == t->cap) {
+    int32_t cap = t->cap ? t->cap * 2 : 16;
+    Binding *e = realloc(t->e, (size_t)cap * sizeof *e);
+    if (!e) return false;
+    t->e = e;
+    t->cap = cap;
+  }
+  t->e[t->n++] = b;
+  if ((int64_t)t->n * 2 > t->nslot) {
+    int32_t nslot = t->nslot ? t->nslot * 2 : 64;
+    int32_t *slot = calloc((size_t)nslot, sizeof *slot);
     if (!slot) return false;
     free(t->slot);
     t->slot = slot;
-    t->cap = cap;
-    for (int32_t k = 0; k < count; k++) {
-      const char *s = *(const char *const *)((const char *)names + stride_names * (size_t)k);
-      int32_t n = *(const int32_t *)((const char *)lens + stride_lens * (size_t)k);
-      uint32_t mask = (uint32_t)cap - 1, h = (uint32_t)name_hash(s, n) & mask;
-      while (slot[h]) h = (h + 1) & mask;
-      slot[h] = k + 1;
-    }
-    return true;
+    t->nslot = nslot;
+    for (int32_t k = 0; k < t->n; k++) set_index(t, k);
+  } else {
+    set_index(t, t->n - 1);
   }
-  const char *s = *(const char *const *)((const char *)names + stride_names * (size_t)e);
-  int32_t n = *(const int32_t *)((const char *)lens + stride_lens * (size_t)e);
-  uint32_t mask = (uint32_t)t->cap - 1, h = (uint32_t)name_hash(s, n) & mask;
-  while (t->slot[h]) h = (h + 1) & mask;
-  t->slot[h] = e + 1;
   return true;
 }
 
-#define BIND_NAME(k) (p->bind[k].name)
-#define BIND_LEN(k) (p->bind[k].len)
-#define FREE_NAME(k) (p->free_names[k])
-#define FREE_LEN(k) (p->free_len[k])
-
-static int32_t find_binding(Parser *p, const char *s, int32_t n) {
-  int32_t r;
-  TABLE_FIND(&p->bind_tab, s, n, BIND_NAME, BIND_LEN, r);
-  return r;
+static void set_free(NameSet *t) {
+  free(t->e);
+  free(t->slot);
 }
 
 static BudStatus bind_name(Parser *p, const char *s, int32_t n, int32_t node) {
-  int32_t k = find_binding(p, s, n);
-  if (k >= 0) {
-    p->bind[k].node = node;
-    return BUD_OK;
-  }
-  if (p->nbind == p->capbind) {
-    int32_t cap = p->capbind ? p->capbind * 2 : 16;
-    Binding *b = realloc(p->bind, (size_t)cap * sizeof *b);
-    if (!b) return oom(p);
-    p->bind = b;
-    p->capbind = cap;
-  }
-  p->bind[p->nbind] = (Binding){s, n, node};
-  p->nbind++;
-  if (!table_insert(&p->bind_tab, p->nbind, &p->bind[0].name, &p->bind[0].len, sizeof(Binding),
-                    sizeof(Binding), p->nbind - 1))
-    return oom(p);
+  int32_t k = set_find(&p->bound, s, n);
+  if (k >= 0) p->bound.e[k].node = node;
+  else if (!set_add(&p->bound, (Binding){s, n, node})) return oom(p);
   return BUD_OK;
 }
 
 static BudStatus add_free_name(Parser *p, const char *s, int32_t n) {
-  int32_t r;
-  TABLE_FIND(&p->free_tab, s, n, FREE_NAME, FREE_LEN, r);
-  if (r >= 0) return BUD_OK;
-  if (p->nfree == p->capfree) {
-    int32_t cap = p->capfree ? p->capfree * 2 : 16;
-    const char **nn = realloc(p->free_names, (size_t)cap * sizeof *nn);
-    if (!nn) return oom(p);
-    p->free_names = nn;
-    int32_t *nl = realloc(p->free_len, (size_t)cap * sizeof *nl);
-    if (!nl) return oom(p);
-    p->free_len = nl;
-    p->capfree = cap;
-  }
+  if (set_find(&p->unbound, s, n) >= 0) return BUD_OK;
   const char *copy = arena_strndup(p->arena, s, (size_t)n);
-  if (!copy) return oom(p);
-  p->free_names[p->nfree] = copy;
-  p->free_len[p->nfree] = n;
-  p->nfree++;
-  if (!table_insert(&p->free_tab, p->nfree, p->free_names, p->free_len, sizeof(const char *),
-                    sizeof(int32_t), p->nfree - 1))
-    return oom(p);
+  if (!copy || !set_add(&p->unbound, (Binding){copy, n, 0})) return oom(p);
   return BUD_OK;
 }
 
@@ -532,9 +487,9 @@ static BudStatus parse_variable(Parser *p, const Token *t, Val *out) {
   const char *s = p->src + t->pos;
   int32_t n = t->len;
   *out = (Val){0};
-  int32_t b = find_binding(p, s, n);
+  int32_t b = set_find(&p->bound, s, n);
   if (b >= 0) {
-    out->node = p->bind[b].node;
+    out->node = p->bound.e[b].node;
     return BUD_OK;
   }
   if (!p->g) return add_free_name(p, s, n);
@@ -736,8 +691,8 @@ static void skip_separators(Parser *p) {
 
 static BudStatus add_outputs(Parser *p) {
   int n = 0;
-  for (int32_t k = 0; k < p->nbind; k++) {
-    const Binding *b = &p->bind[k];
+  for (int32_t k = 0; k < p->bound.n; k++) {
+    const Binding *b = &p->bound.e[k];
     if (b->name[0] == '_') continue;
     char *name = arena_strndup(&p->g->arena, b->name, (size_t)b->len);
     if (!name) return oom(p);
@@ -792,11 +747,8 @@ static BudStatus parse_program(Parser *p) {
 }
 
 static void parser_free(Parser *p) {
-  free(p->bind);
-  free(p->bind_tab.slot);
-  free(p->free_names);
-  free(p->free_len);
-  free(p->free_tab.slot);
+  set_free(&p->bound);
+  set_free(&p->unbound);
 }
 
 static BudStatus run_parser(Parser *p, const char *source) {
@@ -832,12 +784,12 @@ int flow_free_names(BudContext *ctx, Arena *arena, const char *source, const cha
   BudStatus st = run_parser(&p, source);
   int result = st;
   if (st == BUD_OK) {
-    const char **list = arena_alloc(arena, sizeof *list * (size_t)(p.nfree + 1));
+    const char **list = arena_alloc(arena, sizeof *list * (size_t)(p.unbound.n + 1));
     if (!list) result = oom(&p);
     else {
-      if (p.nfree) memcpy(list, p.free_names, sizeof *list * (size_t)p.nfree);
+      for (int32_t k = 0; k < p.unbound.n; k++) list[k] = p.unbound.e[k].name;
       *names = list;
-      result = p.nfree;
+      result = p.unbound.n;
     }
   }
   parser_free(&p);
