@@ -279,7 +279,10 @@ static IrGraph *random_graph(BudContext *ctx) {
       int32_t in[3];
       for (int k = 0; k < nargs; k++) in[k] = ids[rndn(n)];
       id = ir_op(g, op, nargs, in);
-      if (rndn(8) == 0) id = ir_op(g, OP_dot, 2, (int32_t[]){ids[rndn(n)], ids[rndn(n)]});
+      if (rndn(8) == 0) {
+        int32_t x = ids[rndn(n)], y = ids[rndn(n)];
+        id = ir_op(g, OP_dot, 2, (int32_t[]){x, y});
+      }
     }
     if (id >= 0) ids[n++] = id;
   }
