@@ -110,7 +110,10 @@ void ir_graph_free(IrGraph *g);
  * casting of 0-d operands (a float32 array times the literal 2.0 stays float32; an int8 array plus
  * 300 becomes int16); the loop search of each TypeSig; explicit OP_cast nodes are inserted so that
  * every operand of an element-wise node has the node's loop dtype (comparisons: their operands'
- * common dtype). Unsupported dtypes fail with BUD_ERR_DTYPE and NumPy's reason. */
+ * common dtype). Unsupported dtypes fail with BUD_ERR_DTYPE and NumPy's reason.
+ * An operand id < 0 (an earlier builder failure) is returned unchanged, so calls can be chained
+ * and the first failure's message stays on the context. Casts of constants are folded into new
+ * constants (scalar_convert). */
 int32_t ir_input(IrGraph *g, const char *name, BudDType dt, const Shape *shape,
                  const void *example_value /* 0-d: one element, or NULL */);
 int32_t ir_const(IrGraph *g, BudDType dt, Scalar v); /* 0-d literal */
