@@ -1,0 +1,102 @@
+/* math_c.c — the VM's reading of the math programs: each program (progs.h) becomes a static
+ * inline C function (mp_c.h) and a block loop around it that gcc vectorises (every step is a
+ * lane-wise operation), compiled for Haswell (AVX2 + FMA) and for the baseline and picked at load
+ * time. A block whose lanes escape (ESC rows) is re-run lane by lane with the escape taken.
+ * Entry point: math_c_loop (math_int.h). */
+#include "math/math_int.h"
+#include "math/mp_c.h"
+
+#include <assert.h>
+
+/* Contraction would change results between compilers and vector widths: every FMA is spelled. */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+#if defined(__x86_64__) && defined(__linux__) && !defined(BUD_NO_TARGET_CLONES)
+#define MATH_CLONES __attribute__((target_clones("arch=haswell", "default")))
+#else
+#define MATH_CLONES
+#endif
+#if defined(__GNUC__) && !defined(__clang__)
+#define MATH_HOT                                                                                  \
+  MATH_CLONES __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic",               \
+                                      "fp-contract=off", "no-math-errno")))
+#else
+#define MATH_HOT MATH_CLONES
+#endif
+
+double math_esc_sin(double x, double y) { return sin(x); }
+double math_esc_cos(double x, double y) { return cos(x); }
+double math_esc_tan(double x, double y) { return tan(x); }
+
+/* The programs as functions mp_NAME. */
+#include "math/progs.h"
+
+#undef MP_BEGIN
+#undef MP_MID
+#undef MP_END
+#undef MP_K1
+#undef MP_KB1
+#undef MP_S1
+#undef MP_SI1
+#undef MP_P1
+#undef MP_ESC1
+#undef MP_OUT1
+#define MP_K1(d, v)
+#define MP_KB1(d, v)
+#define MP_S1(d, op, a, b, c)
+#define MP_SI1(d, op, a, n)
+#define MP_P1(d, a, ...)
+#define MP_ESC1(m, fn)
+#define MP_OUT1(r)
+
+enum { MATH_BLOCK = 512 };
+
+#define MATH_T_BUD_FLOAT32 float
+#define MATH_T_BUD_FLOAT64 double
+#define MATH_Y1(b, i) 0.0
+#define MATH_Y2(b, i) ((double)(b)[i])
+
+/* The loops: a vectorised pass into tmp that ORs the escape masks, a scalar pass over the block
+ * only when some lane escaped (reading the inputs, which out may alias, before out is written). */
+#define MP_BEGIN(name, fn, dt, nin)                                                               \
+  MATH_HOT static void ml_##name(void *out_, const void *a_, const void *b_, int64_t n) {         \
+    typedef MATH_T_##dt T;                                                                        \
+    T *out = out_;                                                                                \
+    const T *a = a_, *b = b_;                                                                     \
+    (void)b;                                                                                      \
+    T tmp[MATH_BLOCK];                                                                            \
+    for (int64_t i0 = 0; i0 < n; i0 += MATH_BLOCK) {                                              \
+      int64_t m = n - i0 < MATH_BLOCK ? n - i0 : MATH_BLOCK;                                      \
+      const T *pa = a + i0, *pb = nin == 2 ? b + i0 : a;                                          \
+      (void)pb;                                                                                   \
+      uint64_t esc = 0;                                                                           \
+      for (int64_t j = 0; j < m; j++)                                                             \
+        tmp[j] = (T)mp_##name((double)pa[j], MATH_Y##nin(pb, j), 0, &esc);                        \
+      if (esc) {                                                                                  \
+        for (int64_t j = 0; j < m; j++)                                                           \
+          tmp[j] = (T)mp_##name((double)pa[j], MATH_Y##nin(pb, j), 1, &esc);                      \
+      }                                                                                           \
+      memcpy(out + i0, tmp, (size_t)m * sizeof(T));                                               \
+    }                                                                                             \
+  }
+#define MP_MID(name, fn, dt, nin)
+#define MP_END(name, fn, dt, nin)
+#include "math/progs.h"
+
+#undef MP_BEGIN
+#define MP_BEGIN(name, fn, dt, nin) {MATH_##fn, dt, ml_##name},
+static const struct {
+  MathFn fn;
+  BudDType dt;
+  MathLoop loop;
+} ml_table[] = {
+#include "math/progs.h"
+};
+
+MathLoop math_c_loop(MathFn fn, BudDType dt) {
+  for (size_t i = 0; i < BUD_ARRAY_LEN(ml_table); i++)
+    if (ml_table[i].fn == fn && ml_table[i].dt == dt) return ml_table[i].loop;
+  return NULL;
+}
