@@ -7,10 +7,11 @@
  *   produces:   group[id] for every node (-1 for inputs and constants), groups numbered in an
  *               execution order: a group comes after every group it reads from.
  *   rules:      walking the nodes from last to first (users before operands):
- *               - a reduction starts a group whose iteration shape is its operand's shape; it may
- *                 instead join an earlier-started group that already holds a reduction over the
- *                 same operand shape and axis when no path leads from it into that group
- *                 (sum(x) and max(x) in one pass over x);
+ *               - a reduction joins the most recently started fused group that iterates over its
+ *                 operand's shape (holding no reduction, or reductions over the same axis) when
+ *                 that closes no cycle of groups (sum(x) and max(x) in one pass over x; c = a*2
+ *                 and sum(a) in one pass over a); otherwise it starts a group whose iteration
+ *                 shape is its operand's shape;
  *               - dot/matmul (and any op that is neither element-wise nor a reduction) is a group
  *                 of its own;
  *               - an element-wise node joins the group of its users when all of them are in one
@@ -21,6 +22,8 @@
  *                 iteration shape is its own shape when that closes no cycle of groups: it
  *                 is stored there and the other groups read it (t = a*b; sum(t); t + sum(t):
  *                 one pass computes t, stores it and sums it);
+ *               - an element-wise graph output without users joins the most recent fused group
+ *                 iterating over its shape (horizontal: y = a+b; z = a-b is one loop);
  *               - otherwise it starts a group of its own, and `why` says which rule kept it out.
  *               Without the two merges (reductions, shared nodes) a joined node has every user in
  *               its group, so edges leave a group only from the node that started it, which has
@@ -41,6 +44,7 @@ typedef struct FuseGroup {
   bool has_reduce;
   int32_t axis;    /* of its reductions */
   int32_t maxnode; /* largest node id in it (for a stable execution order) */
+  int nhorizontal; /* outputs without users that joined it (fuse_horizontal) */
 } FuseGroup;
 
 typedef struct FuseState {
@@ -172,6 +176,22 @@ static int32_t fuse_store_in_user_group(FuseState *s, const int32_t *group, int3
   return -1;
 }
 
+/* Horizontal fusion: an element-wise graph output without users joins the most recently started
+ * fused group that iterates over its shape (one loop instead of two; inputs they share are read
+ * once). It adds no edge to the group graph, so it cannot close a cycle. At most
+ * FUSE_MAX_HORIZONTAL such nodes per group, to bound the arrays one kernel touches. */
+#define FUSE_MAX_HORIZONTAL 8
+static int32_t fuse_horizontal(FuseState *s, const IrNode *n) {
+  for (int32_t gid = s->ngroups - 1; gid >= 0; gid--) {
+    FuseGroup *fg = &s->groups[gid];
+    if (fg->is_fused && fg->nhorizontal < FUSE_MAX_HORIZONTAL && shape_eq(&fg->iter, &n->shape)) {
+      fg->nhorizontal++;
+      return gid;
+    }
+  }
+  return -1;
+}
+
 /* Chooses the group of node id (all its users already placed); returns it, and in *why the
  * reason when the node starts a new group. */
 static int32_t fuse_place(FuseState *s, const int32_t *group, int32_t id, const char **why) {
@@ -180,12 +200,16 @@ static int32_t fuse_place(FuseState *s, const int32_t *group, int32_t id, const 
   if (op_is_reduction(n->op)) {
     const Shape *xs = &s->g->nodes[n->in[0]].shape;
     int tries = 0; /* bounds the searches: a few candidate groups are plenty */
-    for (int32_t gid = 0; s->allow_merge && gid < s->ngroups && tries < 8; gid++) {
+    for (int32_t gid = s->ngroups - 1; s->allow_merge && gid >= 0 && tries < 8; gid--) {
       FuseGroup *fg = &s->groups[gid];
-      if (!fg->is_fused || !fg->has_reduce || fg->axis != n->axis || !shape_eq(&fg->iter, xs))
+      if (!fg->is_fused || (fg->has_reduce && fg->axis != n->axis) || !shape_eq(&fg->iter, xs))
         continue;
       tries++;
-      if (!fuse_would_cycle(s, group, id, gid, false)) return gid;
+      if (!fuse_would_cycle(s, group, id, gid, false)) {
+        fg->has_reduce = true;
+        fg->axis = n->axis;
+        return gid;
+      }
     }
     int32_t gid = fuse_new_group(s, xs, true);
     s->groups[gid].has_reduce = true;
@@ -208,6 +232,8 @@ static int32_t fuse_place(FuseState *s, const int32_t *group, int32_t id, const 
       several = true;
   }
   if (target < 0) {
+    int32_t g2 = s->allow_merge ? fuse_horizontal(s, n) : -1;
+    if (g2 >= 0) return g2;
     *why = "graph output without users";
     return fuse_new_group(s, &n->shape, true);
   }
