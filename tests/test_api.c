@@ -321,6 +321,24 @@ static void test_scalars(BudContext *ctx) {
   bud_stats(ctx, &s1);
   CHECK_EQ_INT(s1.program_cache_misses - s0.program_cache_misses, 2);
   CHECK_EQ_INT(s1.program_cache_hits - s0.program_cache_hits, 1);
+  /* NumPy's "small unsigned": int8 + 100 is int8, int8 + 200 is int16 (both are uint8 values). */
+  x = 100;
+  CHECK_EQ_INT(bud_compile(ctx, "a + x", 2, in, &p), BUD_OK);
+  x = 120;
+  CHECK_EQ_INT(bud_run(ctx, p, 2, arr, 1, &o), BUD_OK);
+  CHECK(o.dtype == BUD_INT8);
+  bud_array_free(&o);
+  x = 200;
+  CHECK_EQ_INT(bud_run(ctx, p, 2, arr, 1, &o), BUD_ERR_VALUE);
+  ERRHAS(ctx, "class uint8, the program was compiled for a value of class uint8 (fits int8)");
+  bud_program_free(p);
+  CHECK_EQ_INT(bud_eval(ctx, "a + x", 2, in, 1, &o), BUD_OK);
+  CHECK(o.dtype == BUD_INT16 && o.data && ((int16_t *)o.data)[3] == 300);
+  bud_array_free(&o);
+  x = -1;
+  CHECK_EQ_INT(bud_eval(ctx, "a + x", 2, in, 1, &o), BUD_OK);
+  CHECK(o.dtype == BUD_INT8 && o.data && ((int8_t *)o.data)[3] == 99);
+  bud_array_free(&o);
   /* float32 array * python-float-like scalar stays float32. */
   float f[3] = {1, 2, 3};
   double y = 2.5;
@@ -331,6 +349,15 @@ static void test_scalars(BudContext *ctx) {
   BudInput in2[2] = {{"f", &F}, {"y", &Y}};
   CHECK_EQ_INT(bud_eval(ctx, "f * y", 2, in2, 1, &o), BUD_OK);
   CHECK(o.dtype == BUD_FLOAT32 && o.data && ((float *)o.data)[2] == 7.5f);
+  bud_array_free(&o);
+  /* ... unless it is at least 3.4e38 (NumPy's limit, below FLT_MAX): then float64. */
+  y = 3.401e38;
+  CHECK_EQ_INT(bud_eval(ctx, "f * y", 2, in2, 1, &o), BUD_OK);
+  CHECK(o.dtype == BUD_FLOAT64);
+  bud_array_free(&o);
+  y = -INFINITY;
+  CHECK_EQ_INT(bud_eval(ctx, "f * y", 2, in2, 1, &o), BUD_OK);
+  CHECK(o.dtype == BUD_FLOAT32 && o.data && isinf(((float *)o.data)[0]));
   bud_array_free(&o);
 }
 

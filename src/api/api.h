@@ -17,9 +17,14 @@ void api_format_shape(char *buf, size_t n, int ndim, const int64_t *shape);
 BudStatus api_check_geometry(BudContext *ctx, const char *what, BudDType dtype, int ndim,
                              const int64_t *shape, int64_t *nbytes);
 
-/* The dtype NumPy's min_scalar_type gives the value at p (of dtype dt), with float16 counted as
- * float32 (Bud has no float16, so the two always lead to the same types). */
-BudDType api_min_scalar_type(BudDType dt, const void *p);
+/* The class of a 0-d value under NumPy 1.24's value-based casting: values of one class always
+ * lead to the same result dtypes. Splits where min_scalar_type does (float: |v| < 3.4e38 or not
+ * finite vs the rest — float16 and float32 act alike since Bud has no float16; ints: each
+ * [u]int size) and at NumPy's "small unsigned" limits (a positive value that fits the signed type
+ * of the same size, e.g. 127 vs 128, promotes like a signed one). */
+int api_scalar_class(BudDType dt, const void *p);
+/* "uint8", "uint8 (fits int8)", ... for messages. */
+const char *api_scalar_class_name(int cls);
 
 /* Compiles source for the inputs; appends every stage to explain when it is not NULL. */
 BudStatus api_compile(BudContext *ctx, const char *source, int ninputs, const BudInput *inputs,

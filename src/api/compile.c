@@ -8,28 +8,32 @@
 #include "opt/opt.h"
 #include "plan/plan.h"
 
-#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-BudDType api_min_scalar_type(BudDType dt, const void *p) {
+int api_scalar_class(BudDType dt, const void *p) {
   Scalar v = scalar_load(dt, p);
   switch (dtype_info(dt)->kind) {
-  case 'b': return BUD_BOOL;
-  case 'u':
-    return v.u <= UINT8_MAX ? BUD_UINT8 : v.u <= UINT16_MAX ? BUD_UINT16
-         : v.u <= UINT32_MAX ? BUD_UINT32 : BUD_UINT64;
+  case 'b': return 0;
+  case 'f': /* NumPy's own limit 3.4e38, not FLT_MAX; a float32 value is float32 or smaller */
+    return dt == BUD_FLOAT32 || !isfinite(v.f) || fabs(v.f) < 3.4e38 ? 1 : 2;
   case 'i':
-    if (v.i >= 0)
-      return v.i <= UINT8_MAX ? BUD_UINT8 : v.i <= UINT16_MAX ? BUD_UINT16
-           : v.i <= (int64_t)UINT32_MAX ? BUD_UINT32 : BUD_UINT64;
-    return v.i >= INT8_MIN ? BUD_INT8 : v.i >= INT16_MIN ? BUD_INT16
-         : v.i >= INT32_MIN ? BUD_INT32 : BUD_INT64;
-  default:
-    if (dt == BUD_FLOAT32 || !isfinite(v.f) || fabs(v.f) <= FLT_MAX) return BUD_FLOAT32;
-    return BUD_FLOAT64;
+    if (v.i < 0) return v.i >= INT8_MIN ? 3 : v.i >= INT16_MIN ? 4 : v.i >= INT32_MIN ? 5 : 6;
+    v.u = (uint64_t)v.i;
+    break;
+  default: break;
   }
+  return v.u <= INT8_MAX ? 7 : v.u <= UINT8_MAX ? 8 : v.u <= INT16_MAX ? 9 : v.u <= UINT16_MAX ? 10
+       : v.u <= INT32_MAX ? 11 : v.u <= UINT32_MAX ? 12 : v.u <= INT64_MAX ? 13 : 14;
+}
+
+const char *api_scalar_class_name(int cls) {
+  static const char *const names[] = {
+      "bool", "float32 or smaller", "float64", "int8", "int16", "int32", "int64",
+      "uint8 (fits int8)", "uint8", "uint16 (fits int16)", "uint16", "uint32 (fits int32)",
+      "uint32", "uint64 (fits int64)", "uint64"};
+  return cls >= 0 && cls < (int)BUD_ARRAY_LEN(names) ? names[cls] : "?";
 }
 
 static bool api_ident(const char *s) {

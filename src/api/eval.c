@@ -1,6 +1,6 @@
 /* eval.c — bud_eval: compile (through a per-context cache of programs) and run. The cache key is
- * the source text and, per input, its name, dtype, shape and, for 0-d inputs, the class NumPy's
- * min_scalar_type gives its value (so a value that would change the program's types compiles a
+ * the source text and, per input, its name, dtype, shape and, for 0-d inputs, its value's class
+ * under NumPy's value-based casting (api_scalar_class) (so a value that would change the program's types compiles a
  * new program). Lookup is by 64-bit hash with a full-key compare; at most API_PCACHE_MAX programs
  * are kept, the least recently used one is evicted. Entry points: bud_eval, api_pcache_free.
  */
@@ -56,7 +56,7 @@ static unsigned char *api_make_key(const char *source, int ninputs, const BudInp
     p += nl;
     *p++ = (unsigned char)a->dtype;
     *p++ = (unsigned char)a->ndim;
-    *p++ = a->ndim == 0 ? (unsigned char)api_min_scalar_type(a->dtype, a->data) : 0xff;
+    *p++ = a->ndim == 0 ? (unsigned char)api_scalar_class(a->dtype, a->data) : 0xff;
     memcpy(p, a->shape, (size_t)a->ndim * sizeof(int64_t));
     p += (size_t)a->ndim * sizeof(int64_t);
   }

@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The min_scalar_type the program's 0-d input i was compiled for; false when the program does
- * not know (compiled from a graph, whose 0-d inputs carry no value). */
-static bool api_compiled_scalar(const BudProgram *prog, int i, BudDType *out) {
+/* The value-based-casting class the program's 0-d input i was compiled for; false when the
+ * program does not know (compiled from a graph, whose 0-d inputs carry no value). */
+static bool api_compiled_scalar(const BudProgram *prog, int i, int *out) {
   const IrGraph *g = prog->graph;
   if (!g || i >= g->ninputs || strcmp(g->inputs[i].name, prog->input_names[i]) != 0) return false;
   int32_t id = g->inputs[i].node;
@@ -19,7 +19,7 @@ static bool api_compiled_scalar(const BudProgram *prog, int i, BudDType *out) {
   if (n->op != OP_input || !n->has_value || n->shape.ndim != 0) return false;
   unsigned char buf[8];
   scalar_store(n->dtype, buf, n->value);
-  *out = api_min_scalar_type(n->dtype, buf);
+  *out = api_scalar_class(n->dtype, buf);
   return true;
 }
 
@@ -65,9 +65,9 @@ BudStatus bud_run(BudContext *ctx, BudProgram *prog, int ninputs, const BudArray
       return st;
     if (bud_array_size(a) > 0 && !a->data)
       return bud_fail(ctx, BUD_ERR_INVALID, "input '%s': data is NULL", name);
-    BudDType was;
+    int was;
     if (a->ndim == 0 && api_compiled_scalar(prog, i, &was)) {
-      BudDType now = api_min_scalar_type(a->dtype, a->data);
+      int now = api_scalar_class(a->dtype, a->data);
       if (now != was) {
         char v[64];
         Scalar s = scalar_load(a->dtype, a->data);
@@ -78,7 +78,7 @@ BudStatus bud_run(BudContext *ctx, BudProgram *prog, int ninputs, const BudArray
                         "input '%s': the value %s is of NumPy scalar class %s, the program was "
                         "compiled for a value of class %s (value-based casting could change the "
                         "result types); compile again for this value, or use bud_eval",
-                        name, v, bud_dtype_name(now), bud_dtype_name(was));
+                        name, v, api_scalar_class_name(now), api_scalar_class_name(was));
       }
     }
   }
