@@ -49,7 +49,7 @@ typedef struct Parser {
   int32_t ntok, i;
   int depth;
   NameSet bound; /* assigned names, in order of first assignment */
-  NameSet unbound;/* free-names mode: variables used before any assignment (arena copies) */
+  NameSet unbound; /* free-names mode: variables used before any assignment (arena copies) */
   Arena *arena;
 } Parser;
 
