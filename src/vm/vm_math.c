@@ -1,10 +1,14 @@
-/* vm_math.c — the VM's float functions (libm in the dtype's own precision: sinf/sin, ...),
+/* vm_math.c — the VM's float functions (the transcendentals through src/math's programs, which
+ * the JIT emits from the same tables, so both agree bit for bit; libm where src/math has no
+ * program: sinf/sin, ... in the dtype's own precision),
  * NumPy's float floor_divide/remainder (npy_divmod), fma, the isnan/isinf/isfinite predicates
  * and casts between every pair of dtypes with NumPy 1.24's x86-64 results.
  * Entry points: vm_op_float1, vm_op_float2, vm_op_fma, vm_op_pred, vm_op_cast (vm_ops.h); each
  * calls a static target-cloned *_loops function (clang resolves clones only within a file).
  */
 #include "vm/vm_ops.h"
+
+#include "math/math.h"
 
 #include <assert.h>
 #include <math.h>
@@ -76,6 +80,7 @@ VM_HOT static void vm_op_float1_loops(Op op, BudDType dt, void *out, const void 
 }
 
 void vm_op_float1(Op op, BudDType dt, void *out, const void *a, int64_t n) {
+  if ((op_info(op)->flags & F_TRANSC) && math_eval(op, dt, out, a, NULL, n)) return;
   vm_op_float1_loops(op, dt, out, a, n);
 }
 
@@ -154,6 +159,7 @@ VM_HOT static void vm_op_float2_loops(Op op, BudDType dt, void *out, const void 
 
 void vm_op_float2(Op op, BudDType dt, void *out, const void *a, const void *b,
                   int64_t n) {
+  if ((op_info(op)->flags & F_TRANSC) && math_eval(op, dt, out, a, b, n)) return;
   vm_op_float2_loops(op, dt, out, a, b, n);
 }
 
