@@ -219,3 +219,29 @@ def test_unsupported_dtypes_are_type_errors():
               np.ones(3, object)]:
         with pytest.raises(TypeError):
             bud.evaluate("x + 1")
+
+
+def test_out_views_and_0d():
+    big = np.zeros((6, 8))
+    a = sample("float64", (3, 8), seed=20)
+    bud.evaluate("a * 2", out=big[::2])  # strided out
+    assert_same(big[::2], a * 2)
+    assert not big[1::2].any()
+    f = np.zeros((3, 8), order="F")
+    bud.evaluate("a - 1", out=f)
+    assert_same(f, a - 1)
+    rev = np.zeros(8)
+    bud.evaluate("v + 0", {"v": np.arange(8.0)}, out=rev[::-1])
+    assert_same(rev, np.arange(8.0)[::-1])
+    z = np.zeros(())
+    bud.evaluate("sum(a)", out=z)
+    np.testing.assert_allclose(z, a.sum(), rtol=1e-12)
+    e = np.zeros((0, 4))
+    bud.evaluate("x * 2", {"x": np.ones((0, 4))}, out=e)
+    assert e.shape == (0, 4)
+
+
+def test_huge_results_raise_memory_error_not_crash():
+    a = np.broadcast_to(np.float64(1.0), (1 << 42,))  # 32 TiB result
+    with pytest.raises(MemoryError):
+        bud.evaluate("a + 1")
