@@ -52,6 +52,7 @@ struct ProgRef {
   PyCtx *pctx;
   int refs;
   int noutputs;
+  int64_t work; /* most elements of any operand: decides whether the GIL is released */
   BudDType out_dt[PY_MAX_OUTPUTS];
   int out_ndim[PY_MAX_OUTPUTS];
   int64_t out_shape[PY_MAX_OUTPUTS][BUD_MAX_DIMS];
@@ -125,7 +126,7 @@ PyObject *py_last_evaluated(PyObject *self, PyObject *unused);
 /* Names the source uses as variables, as a tuple of str (flow_free_names). */
 PyObject *py_free_names(const char *source);
 
-/* Number of elements from which the GIL is released around bud_run. */
+/* Elements (of the largest operand or result) from which the GIL is released around bud_run. */
 #define PY_GIL_RELEASE_MIN 512
 
 #endif /* BUD_PY_BUD_H */

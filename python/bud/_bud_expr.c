@@ -211,6 +211,14 @@ static ProgRef *expr_compile(PyExpr *self, PyCtx *pc, const PyArg *args, const B
       return (ProgRef *)py_raise(pc->ctx, st);
     }
   }
+  r->work = 0;
+  for (int i = 0; i < self->nnames + nout; i++) {
+    int ndim = i < self->nnames ? args[i].arr->ndim : r->out_ndim[i - self->nnames];
+    const int64_t *shape = i < self->nnames ? args[i].arr->shape : r->out_shape[i - self->nnames];
+    int64_t size = 1;
+    for (int d = 0; d < ndim; d++) size *= shape[d];
+    if (size > r->work) r->work = size;
+  }
   atomic_fetch_add(&pc->refs, 1);
   r->pctx = pc;
   return r;
@@ -337,8 +345,6 @@ static PyObject *expr_run(PyExpr *self, PyObject *const *objs, PyObject *out, in
     if (!r) goto done;
     if (cache_insert(self, key, nk, r) < 0) goto done;
   }
-  int64_t nelem = 1;
-  for (int d = 0; d < r->out_ndim[0]; d++) nelem *= r->out_shape[0][d];
   if (has_out) {
     bool same = outs[0].ndim == r->out_ndim[0];
     for (int d = 0; same && d < outs[0].ndim; d++) same = outs[0].shape[d] == r->out_shape[0][d];
@@ -358,7 +364,7 @@ static PyObject *expr_run(PyExpr *self, PyObject *const *objs, PyObject *out, in
     }
   }
   BudStatus st;
-  if (nelem >= PY_GIL_RELEASE_MIN) {
+  if (r->work >= PY_GIL_RELEASE_MIN) {
     Py_BEGIN_ALLOW_THREADS
     st = bud_run(pc->ctx, r->prog, n, ins, r->noutputs, outs);
     Py_END_ALLOW_THREADS
