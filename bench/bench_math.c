@@ -1,0 +1,169 @@
+/* bench_math.c — ns per element of every math function at 1M float32 and float64 elements:
+ * Bud's math_eval (the VM's C reading of the programs), glibc's scalar libm, glibc's libmvec AVX2
+ * (_ZGVdN8v_expf, ...) and SLEEF's 1-ULP AVX2 functions (Sleef_expf8_u10avx2, ...), the last two
+ * found with dlopen at run time (libmvec.so.1, libsleef.so.3; skipped with a note when missing).
+ * One JSON line per (function, dtype), the median of 7 runs each. Run: build/.../bench/bench_math */
+#define _GNU_SOURCE
+#include "math/math.h"
+
+#include <dlfcn.h>
+#include <immintrin.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { N = 1 << 20, RUNS = 7 };
+
+static const char *const cname[MATH_FN_COUNT] = {
+    [MATH_exp] = "exp",     [MATH_exp2] = "exp2",   [MATH_expm1] = "expm1", [MATH_log] = "log",
+    [MATH_log2] = "log2",   [MATH_log10] = "log10", [MATH_log1p] = "log1p", [MATH_sin] = "sin",
+    [MATH_cos] = "cos",     [MATH_tan] = "tan",     [MATH_tanh] = "tanh",   [MATH_sinh] = "sinh",
+    [MATH_cosh] = "cosh",   [MATH_arcsin] = "asin", [MATH_arccos] = "acos", [MATH_arctan] = "atan",
+    [MATH_arctan2] = "atan2", [MATH_arcsinh] = "asinh", [MATH_arccosh] = "acosh",
+    [MATH_arctanh] = "atanh", [MATH_pow] = "pow",   [MATH_hypot] = "hypot", [MATH_cbrt] = "cbrt",
+    [MATH_erf] = "erf",     [MATH_sigmoid] = NULL,
+};
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+typedef void (*Runner)(void *fp, int dbl, int nin, void *out, const void *a, const void *b, int n);
+
+static void run_bud(void *fp, int dbl, int nin, void *out, const void *a, const void *b, int n) {
+  math_eval_fn((MathFn)((intptr_t)fp - 1), dbl ? BUD_FLOAT64 : BUD_FLOAT32, out, a, b, n);
+}
+static void run_libm(void *fp, int dbl, int nin, void *out, const void *a, const void *b, int n) {
+  if (dbl) {
+    double *o = out;
+    const double *x = a, *y = b;
+    if (nin == 1)
+      for (int i = 0; i < n; i++) o[i] = ((double (*)(double))fp)(x[i]);
+    else
+      for (int i = 0; i < n; i++) o[i] = ((double (*)(double, double))fp)(x[i], y[i]);
+  } else {
+    float *o = out;
+    const float *x = a, *y = b;
+    if (nin == 1)
+      for (int i = 0; i < n; i++) o[i] = ((float (*)(float))fp)(x[i]);
+    else
+      for (int i = 0; i < n; i++) o[i] = ((float (*)(float, float))fp)(x[i], y[i]);
+  }
+}
+/* AVX2 vector functions: 8 floats or 4 doubles per call (n is a multiple of 8). */
+static void run_vec(void *fp, int dbl, int nin, void *out, const void *a, const void *b, int n) {
+  if (dbl) {
+    double *o = out;
+    const double *x = a, *y = b;
+    if (nin == 1)
+      for (int i = 0; i < n; i += 4)
+        _mm256_storeu_pd(o + i, ((__m256d(*)(__m256d))fp)(_mm256_loadu_pd(x + i)));
+    else
+      for (int i = 0; i < n; i += 4)
+        _mm256_storeu_pd(o + i, ((__m256d(*)(__m256d, __m256d))fp)(_mm256_loadu_pd(x + i),
+                                                                    _mm256_loadu_pd(y + i)));
+  } else {
+    float *o = out;
+    const float *x = a, *y = b;
+    if (nin == 1)
+      for (int i = 0; i < n; i += 8)
+        _mm256_storeu_ps(o + i, ((__m256(*)(__m256))fp)(_mm256_loadu_ps(x + i)));
+    else
+      for (int i = 0; i < n; i += 8)
+        _mm256_storeu_ps(o + i, ((__m256(*)(__m256, __m256))fp)(_mm256_loadu_ps(x + i),
+                                                                 _mm256_loadu_ps(y + i)));
+  }
+}
+
+/* Median ns per element of RUNS runs (-1 when fp is NULL). */
+static double timeit(Runner r, void *fp, int dbl, int nin, void *out, const void *a, const void *b) {
+  if (!fp) return -1;
+  uint64_t t[RUNS];
+  r(fp, dbl, nin, out, a, b, N); /* warm */
+  for (int k = 0; k < RUNS; k++) {
+    uint64_t t0 = now_ns();
+    r(fp, dbl, nin, out, a, b, N);
+    t[k] = now_ns() - t0;
+  }
+  qsort(t, RUNS, sizeof t[0], cmp_u64);
+  return (double)t[RUNS / 2] / N;
+}
+
+static void range_of(MathFn fn, double *lo, double *hi) {
+  *lo = -10, *hi = 10;
+  switch (fn) {
+  case MATH_exp: case MATH_expm1: case MATH_sinh: case MATH_cosh: case MATH_exp2: *lo = -80, *hi = 80; break;
+  case MATH_log: case MATH_log2: case MATH_log10: case MATH_log1p: case MATH_cbrt: *lo = 0, *hi = 1000; break;
+  case MATH_sin: case MATH_cos: case MATH_tan: *lo = -100, *hi = 100; break;
+  case MATH_arcsin: case MATH_arccos: case MATH_arctanh: *lo = -1, *hi = 1; break;
+  case MATH_arccosh: *lo = 1, *hi = 100; break;
+  case MATH_pow: *lo = 0, *hi = 10; break;
+  default: break;
+  }
+}
+
+static void jnum(const char *key, double v) {
+  if (v < 0) printf(", \"%s\": null", key);
+  else printf(", \"%s\": %.3f", key, v);
+}
+
+int main(void) {
+  void *mvec = dlopen("libmvec.so.1", RTLD_NOW);
+  void *sleef = dlopen("libsleef.so.3", RTLD_NOW);
+  if (!mvec) fprintf(stderr, "bench_math: libmvec.so.1 not found, skipping its column\n");
+  if (!sleef) fprintf(stderr, "bench_math: libsleef.so.3 not found, skipping its column\n");
+  void *libm = dlopen("libm.so.6", RTLD_NOW);
+  double *a = bud_aligned_alloc(N * sizeof(double)), *b = bud_aligned_alloc(N * sizeof(double));
+  double *out = bud_aligned_alloc(N * sizeof(double));
+  if (!a || !b || !out) return 1;
+  uint64_t s = 12345;
+  for (int dbl = 0; dbl < 2; dbl++) {
+    for (int f = 0; f < MATH_FN_COUNT; f++) {
+      MathFn fn = (MathFn)f;
+      int nin = math_fn_nin(fn);
+      double lo, hi;
+      range_of(fn, &lo, &hi);
+      for (int i = 0; i < N; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        double u = (double)(s >> 11) * 0x1p-53, v = (double)((s * 31) >> 11) * 0x1p-53;
+        double x = lo + (hi - lo) * u, y = -5 + 10 * v;
+        if (dbl) a[i] = x, b[i] = y;
+        else ((float *)a)[i] = (float)x, ((float *)b)[i] = (float)y;
+      }
+      char nm[64];
+      void *pm = NULL, *pv = NULL, *ps = NULL;
+      const char *c = cname[f];
+      if (c) {
+        snprintf(nm, sizeof nm, "%s%s", c, dbl ? "" : "f");
+        pm = libm ? dlsym(libm, nm) : NULL;
+        snprintf(nm, sizeof nm, "_ZGVdN%d%s_%s%s", dbl ? 4 : 8, nin == 2 ? "vv" : "v", c, dbl ? "" : "f");
+        pv = mvec ? dlsym(mvec, nm) : NULL;
+        snprintf(nm, sizeof nm, "Sleef_%s%s%d_%savx2", c, dbl ? "d" : "f", dbl ? 4 : 8,
+                 fn == MATH_hypot ? "u05" : "u10");
+        ps = sleef ? dlsym(sleef, nm) : NULL;
+      } else {
+        pm = dbl ? (void *)math_sigmoid : (void *)math_sigmoidf;
+      }
+      int has_prog = math_prog(fn, dbl ? BUD_FLOAT64 : BUD_FLOAT32) != NULL;
+      double tb = timeit(run_bud, (void *)(intptr_t)(fn + 1), dbl, nin, out, a, b);
+      double tm = timeit(run_libm, pm, dbl, nin, out, a, b);
+      double tv = timeit(run_vec, pv, dbl, nin, out, a, b);
+      double ts = timeit(run_vec, ps, dbl, nin, out, a, b);
+      printf("{\"bench\": \"math\", \"fn\": \"%s\", \"dtype\": \"%s\", \"n\": %d, \"threads\": 1, "
+             "\"bud_impl\": \"%s\"",
+             math_fn_name(fn), dbl ? "float64" : "float32", N, has_prog ? "program" : "libm");
+      jnum("bud_ns", tb);
+      jnum("libm_ns", tm);
+      jnum("libmvec_avx2_ns", tv);
+      jnum("sleef_u10_avx2_ns", ts);
+      printf("}\n");
+      fflush(stdout);
+    }
+  }
+  bud_aligned_free(a);
+  bud_aligned_free(b);
+  bud_aligned_free(out);
+  return 0;
+}
