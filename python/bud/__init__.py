@@ -61,7 +61,17 @@ def compile(ex, casting="safe", order="K"):
 
 # ---- threads ---------------------------------------------------------------------------------
 
-_num_threads = [min(os.cpu_count() or 1, 8)]
+def _default_threads():
+    """As the executor's pool decides: BUD_NUM_THREADS when set to a positive number, else the
+    number of CPUs."""
+    try:
+        n = int(os.environ.get("BUD_NUM_THREADS", "0"))
+    except ValueError:
+        n = 0
+    return n if n > 0 else (os.cpu_count() or 1)
+
+
+_num_threads = [_default_threads()]
 
 
 def detect_number_of_cores():
@@ -69,8 +79,9 @@ def detect_number_of_cores():
 
 
 def set_num_threads(nthreads):
-    """Sets the number of threads and returns the previous value. Stored for the executor;
-    the current executor runs each call on the calling thread."""
+    """Sets the number of threads and returns the previous value. Only stored for now: the C API
+    has no per-context thread count yet (the executor's pool takes BUD_NUM_THREADS or the CPU
+    count)."""
     nthreads = int(nthreads)
     if nthreads < 1:
         raise ValueError("the number of threads must be at least 1")
