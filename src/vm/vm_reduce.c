@@ -49,26 +49,46 @@ void vm_reduce_init(const PlanReduce *r, RedAcc *acc) {
 
 /* ---- pairwise summation ---------------------------------------------------------------------- */
 
-/* NumPy's pairwise_sum: 8 partial sums up to 128 values, halves above. */
-static double vm_pairwise(const double *x, int64_t n) {
+/* NumPy's pairwise_sum for n <= 128: 8 partial sums, combined as a tree, then the tail. */
+static inline double vm_pairwise8(const double *x, int64_t n) {
   if (n < 8) {
     double s = 0.0;
     for (int64_t i = 0; i < n; i++) s += x[i];
     return s;
   }
-  if (n <= 128) {
-    double r[8];
-    for (int j = 0; j < 8; j++) r[j] = x[j];
-    int64_t i;
-    for (i = 8; i < n - n % 8; i += 8)
-      for (int j = 0; j < 8; j++) r[j] += x[i + j];
-    double s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-    for (; i < n; i++) s += x[i];
+  double r[8];
+  for (int j = 0; j < 8; j++) r[j] = x[j];
+  int64_t i;
+  for (i = 8; i < n - n % 8; i += 8)
+    for (int j = 0; j < 8; j++) r[j] += x[i + j];
+  double s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+  for (; i < n; i++) s += x[i];
+  return s;
+}
+
+/* The same pairwise sum (halves of at most 128) over float32 values widened to double on the
+ * fly. */
+static inline double vm_pairwise8_f32(const float *x, int64_t n) {
+  if (n < 8) {
+    double s = 0.0;
+    for (int64_t i = 0; i < n; i++) s += (double)x[i];
     return s;
   }
-  int64_t h = n / 2;
+  double r[8];
+  for (int j = 0; j < 8; j++) r[j] = (double)x[j];
+  int64_t i;
+  for (i = 8; i < n - n % 8; i += 8)
+    for (int j = 0; j < 8; j++) r[j] += (double)x[i + j];
+  double s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+  for (; i < n; i++) s += (double)x[i];
+  return s;
+}
+
+static inline double vm_pairwise_f32(const float *x, int64_t c) {
+  if (c <= 128) return vm_pairwise8_f32(x, c);
+  int64_t h = c / 2;
   h -= h % 8;
-  return vm_pairwise(x, h) + vm_pairwise(x + h, n - h);
+  return vm_pairwise8_f32(x, h) + vm_pairwise8_f32(x + h, c - h);
 }
 
 /* Adds one block's partial sum to the cascade: equal-sized partial sums merge like the carries
@@ -140,28 +160,15 @@ static double vm_cascade_total(const RedAcc *acc) {
 #define ANYALL(T)                                                                                 \
   do {                                                                                            \
     const T *p_ = x;                                                                              \
-    bool hit_ = false;                                                                            \
-    if (is_any)                                                                                   \
-      for (int64_t i = 0; i < m && !hit_; i++) hit_ = p_[i] != 0;                                 \
-    else                                                                                          \
-      for (int64_t i = 0; i < m && !hit_; i++) hit_ = !(p_[i] != 0);                              \
-    if (hit_) acc->v.i = is_any;                                                                  \
+    unsigned nz_ = 0, z_ = 0;                                                                     \
+    for (int64_t i = 0; i < m; i++) {                                                             \
+      nz_ |= p_[i] != 0;                                                                          \
+      z_ |= p_[i] == 0;                                                                           \
+    }                                                                                             \
+    if (is_any ? nz_ : z_) acc->v.i = is_any;                                                     \
   } while (0)
 
-/* min/max: the element-wise minimum/maximum folded over the block (NaN wins; on ties the later
- * value, as np.maximum.reduce). FIELD: the RedAcc.v member for T. */
-#define FMINMAX(T)                                                                                \
-  do {                                                                                            \
-    const T *p_ = x;                                                                              \
-    T b_ = (T)acc->v.f;                                                                           \
-    if (b_ == b_) {                                                                               \
-      if (is_max)                                                                                 \
-        for (int64_t i = 0; i < m; i++) b_ = (b_ > p_[i] || b_ != b_) ? b_ : p_[i];               \
-      else                                                                                        \
-        for (int64_t i = 0; i < m; i++) b_ = (b_ < p_[i] || b_ != b_) ? b_ : p_[i];               \
-    }                                                                                             \
-    acc->v.f = b_;                                                                                \
-  } while (0)
+/* Integer min/max (FIELD: the RedAcc.v member, ACCT its type). */
 #define IMINMAX(T, FIELD, ACCT)                                                                   \
   do {                                                                                            \
     const T *p_ = x;                                                                              \
@@ -207,24 +214,112 @@ static double vm_cascade_total(const RedAcc *acc) {
     else ARG(T, i, int64_t);                                                                      \
   } while (0)
 
-/* Sums m values of dtype dt (converted to double) pairwise into the cascade. */
-static void vm_sum_to_cascade(BudDType dt, RedAcc *acc, const void *x, int64_t m) {
+/* Sums m values of dtype dt (converted to double) pairwise into the cascade: chunks of 256
+ * (halves of at most 128 as NumPy splits them), each chunk one cascade entry. */
+VM_HOT static void vm_sum_to_cascade(BudDType dt, RedAcc *acc, const void *x, int64_t m) {
   _Alignas(64) double tmp[VM_RCHUNK];
   int sz = dtype_size(dt);
   for (int64_t i = 0; i < m; i += VM_RCHUNK) {
     int64_t c = m - i < VM_RCHUNK ? m - i : VM_RCHUNK;
     const char *src = (const char *)x + i * sz;
     const double *d = (const double *)(const void *)src;
-    if (dt != BUD_FLOAT64) {
+    if (dt == BUD_FLOAT32) {
+      vm_cascade_push(acc, vm_pairwise_f32((const float *)(const void *)src, c));
+      continue;
+    } else if (dt != BUD_FLOAT64) {
       vm_op_cast(BUD_FLOAT64, dt, tmp, src, c);
       d = tmp;
     }
-    vm_cascade_push(acc, vm_pairwise(d, c));
+    double s;
+    if (c <= 128) {
+      s = vm_pairwise8(d, c);
+    } else {
+      int64_t h = c / 2;
+      h -= h % 8;
+      s = vm_pairwise8(d, h) + vm_pairwise8(d + h, c - h);
+    }
+    vm_cascade_push(acc, s);
   }
 }
 
-void vm_reduce_block(const PlanReduce *r, RedAcc *acc, const void *x, int64_t m,
+/* Float min/max over 8 lanes plus a NaN flag (both vectorise); a NaN anywhere in the block makes
+ * the result that NaN (the first one). */
+#define FMINMAX8(T)                                                                               \
+  do {                                                                                            \
+    const T *p_ = x;                                                                              \
+    T b_ = (T)acc->v.f;                                                                           \
+    if (b_ != b_) break;                                                                          \
+    T l_[8];                                                                                      \
+    int nan_[8] = {0};                                                                            \
+    for (int j = 0; j < 8; j++) l_[j] = b_;                                                       \
+    int64_t i = 0;                                                                                \
+    if (is_max)                                                                                   \
+      for (; i + 8 <= m; i += 8)                                                                  \
+        for (int j = 0; j < 8; j++) {                                                             \
+          T v_ = p_[i + j];                                                                       \
+          l_[j] = v_ > l_[j] ? v_ : l_[j];                                                        \
+          nan_[j] |= v_ != v_;                                                                    \
+        }                                                                                         \
+    else                                                                                          \
+      for (; i + 8 <= m; i += 8)                                                                  \
+        for (int j = 0; j < 8; j++) {                                                             \
+          T v_ = p_[i + j];                                                                       \
+          l_[j] = v_ < l_[j] ? v_ : l_[j];                                                        \
+          nan_[j] |= v_ != v_;                                                                    \
+        }                                                                                         \
+    int any_nan_ = 0;                                                                             \
+    for (int j = 0; j < 8; j++) {                                                                 \
+      any_nan_ |= nan_[j];                                                                        \
+      b_ = (is_max ? l_[j] > b_ : l_[j] < b_) ? l_[j] : b_;                                       \
+    }                                                                                             \
+    for (; i < m; i++) {                                                                          \
+      any_nan_ |= p_[i] != p_[i];                                                                 \
+      b_ = (is_max ? p_[i] > b_ : p_[i] < b_) ? p_[i] : b_;                                       \
+    }                                                                                             \
+    if (any_nan_)                                                                                 \
+      for (i = 0; i < m; i++)                                                                     \
+        if (p_[i] != p_[i]) {                                                                     \
+          b_ = p_[i];                                                                             \
+          break;                                                                                  \
+        }                                                                                         \
+    acc->v.f = b_;                                                                                \
+  } while (0)
+
+VM_HOT static void vm_minmax_f(bool is_max, BudDType dt, RedAcc *acc, const void *x, int64_t m) {
+  if (dt == BUD_FLOAT32) FMINMAX8(float);
+  else FMINMAX8(double);
+}
+
+/* argmin/argmax of a float block: the block's extreme (vectorised), then the first index holding
+ * it, or the first NaN. Strictly better than the running best replaces it (ties keep the first). */
+#define FARG(T)                                                                                   \
+  do {                                                                                            \
+    const T *p_ = x;                                                                              \
+    if (acc->count > 0 && acc->v.f != acc->v.f) break;                                            \
+    RedAcc blk_;                                                                                  \
+    blk_.v.f = is_max ? -INFINITY : INFINITY;                                                     \
+    vm_minmax_f(is_max, dt, &blk_, x, m);                                                         \
+    T e_ = (T)blk_.v.f;                                                                           \
+    int64_t k_ = 0;                                                                               \
+    if (e_ != e_) {                                                                               \
+      while (p_[k_] == p_[k_]) k_++;                                                              \
+    } else {                                                                                      \
+      while (p_[k_] != e_) k_++;                                                                  \
+    }                                                                                             \
+    if (acc->count == 0 || e_ != e_ || (is_max ? (double)e_ > acc->v.f : (double)e_ < acc->v.f)) { \
+      acc->v.f = (double)e_;                                                                      \
+      acc->index = index_base + k_;                                                               \
+    }                                                                                             \
+  } while (0)
+
+static void vm_arg_f(bool is_max, BudDType dt, RedAcc *acc, const void *x, int64_t m,
                      int64_t index_base) {
+  if (dt == BUD_FLOAT32) FARG(float);
+  else FARG(double);
+}
+
+VM_HOT static void vm_reduce_block_loops(const PlanReduce *r, RedAcc *acc, const void *x,
+                                         int64_t m, int64_t index_base) {
   if (m <= 0) return;
   BudDType dt = (BudDType)r->in_dtype;
   bool is_flt = dtype_is_float(dt), is_uint = dtype_is_uint(dt);
@@ -239,8 +334,7 @@ void vm_reduce_block(const PlanReduce *r, RedAcc *acc, const void *x, int64_t m,
     if (is_flt) FOR_DTYPE(dt, FPROD) else FOR_DTYPE(dt, IPROD);
     break;
   case OP_min: case OP_max:
-    if (dt == BUD_FLOAT32) FMINMAX(float);
-    else if (dt == BUD_FLOAT64) FMINMAX(double);
+    if (is_flt) vm_minmax_f(is_max, dt, acc, x, m);
     else if (is_uint) {
       switch (dt) {
       case BUD_UINT8: IMINMAX(uint8_t, u, uint64_t); break;
@@ -258,11 +352,21 @@ void vm_reduce_block(const PlanReduce *r, RedAcc *acc, const void *x, int64_t m,
       }
     }
     break;
-  case OP_any: case OP_all: FOR_DTYPE(dt, ANYALL); break;
-  case OP_argmin: case OP_argmax: FOR_DTYPE(dt, ARG_ANY); break;
+  case OP_any: case OP_all:
+    if (acc->v.i != is_any) FOR_DTYPE(dt, ANYALL); /* else already decided */
+    break;
+  case OP_argmin: case OP_argmax:
+    if (is_flt) vm_arg_f(is_max, dt, acc, x, m, index_base);
+    else FOR_DTYPE(dt, ARG_ANY);
+    break;
   default: assert(!"vm_reduce_block: op"); break;
   }
   acc->count += m;
+}
+
+void vm_reduce_block(const PlanReduce *r, RedAcc *acc, const void *x, int64_t m,
+                     int64_t index_base) {
+  vm_reduce_block_loops(r, acc, x, m, index_base);
 }
 
 /* ---- combining and finishing ----------------------------------------------------------------- */
