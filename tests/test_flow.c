@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- helpers ----------------------------------------------------------------------------------- */
+/* ---- helpers -----------------------------------------------------------------------------------
+ */
 
 static void render(const IrGraph *g, int32_t id, char *buf, size_t n, size_t *len) {
 #define PUT(...) (*len += (size_t)snprintf(buf + *len, *len < n ? n - *len : 0, __VA_ARGS__))
@@ -20,22 +21,29 @@ static void render(const IrGraph *g, int32_t id, char *buf, size_t n, size_t *le
     return;
   }
   if (nd->op == OP_const) {
-    if (nd->dtype == BUD_BOOL) PUT("%s", nd->value.i ? "True" : "False");
+    if (nd->dtype == BUD_BOOL)
+      PUT("%s", nd->value.i ? "True" : "False");
     else if (dtype_is_float(nd->dtype)) {
       char d[32];
       format_double(d, nd->value.f);
       PUT("%s", d);
-    } else if (dtype_is_uint(nd->dtype)) PUT("%llu", (unsigned long long)nd->value.u);
-    else PUT("%lld", (long long)nd->value.i);
+    } else if (dtype_is_uint(nd->dtype))
+      PUT("%llu", (unsigned long long)nd->value.u);
+    else
+      PUT("%lld", (long long)nd->value.i);
     if (nd->dtype != BUD_INT64 && nd->dtype != BUD_FLOAT64 && nd->dtype != BUD_BOOL)
       PUT(":%s", bud_dtype_name(nd->dtype));
     return;
   }
-  if (nd->op == OP_cast) PUT("(%s", bud_dtype_name(nd->dtype));
-  else PUT("(%s", op_info(nd->op)->name);
+  if (nd->op == OP_cast)
+    PUT("(%s", bud_dtype_name(nd->dtype));
+  else
+    PUT("(%s", op_info(nd->op)->name);
   if (op_is_reduction(nd->op)) {
-    if (nd->axis == BUD_AXIS_ALL) PUT(":all");
-    else PUT(":%d", (int)nd->axis);
+    if (nd->axis == BUD_AXIS_ALL)
+      PUT(":all");
+    else
+      PUT(":%d", (int)nd->axis);
   }
   for (int k = 0; k < nd->nin; k++) {
     PUT(" ");
@@ -59,7 +67,8 @@ static void env_parse(Env *e, const char *src) {
   e->g = ir_graph_new(e->ctx);
   Shape v4 = {1, {4}}, m34 = {2, {3, 4}}, s0 = {0, {0}};
   const char *ints[] = {"a", "b", "c", "d"};
-  for (int k = 0; k < 4; k++) ir_input(e->g, ints[k], BUD_INT64, &v4, NULL);
+  for (int k = 0; k < 4; k++)
+    ir_input(e->g, ints[k], BUD_INT64, &v4, NULL);
   ir_input(e->g, "f", BUD_FLOAT32, &v4, NULL);
   ir_input(e->g, "h", BUD_FLOAT32, &v4, NULL);
   ir_input(e->g, "i8", BUD_INT8, &v4, NULL);
@@ -91,8 +100,10 @@ static const char *parse_text(const char *src) {
   static char out[4096 + 16];
   Env e;
   env_parse(&e, src);
-  if (e.st == BUD_OK) snprintf(out, sizeof out, "%s", e.text);
-  else snprintf(out, sizeof out, "ERROR: %s", bud_last_error(e.ctx));
+  if (e.st == BUD_OK)
+    snprintf(out, sizeof out, "%s", e.text);
+  else
+    snprintf(out, sizeof out, "ERROR: %s", bud_last_error(e.ctx));
   env_free(&e);
   return out;
 }
@@ -123,7 +134,8 @@ static void expect_error(int line, const char *src, BudStatus want_st, const cha
   if (e.st != want_st || strcmp(bud_last_error(e.ctx), want) != 0) {
     check_nfail++;
     fprintf(stderr, "test_flow.c:%d: error for \"%s\"\n  got (%s):\n%s\n  expected (%s):\n%s\n",
-            line, src, bud_status_name(e.st), bud_last_error(e.ctx), bud_status_name(want_st), want);
+            line, src, bud_status_name(e.st), bud_last_error(e.ctx), bud_status_name(want_st),
+            want);
   } else {
     check_npass++;
   }
@@ -131,7 +143,8 @@ static void expect_error(int line, const char *src, BudStatus want_st, const cha
 }
 #define EXPECT_ERR(src, st, msg) expect_error(__LINE__, src, st, msg)
 
-/* ---- precedence -------------------------------------------------------------------------------- */
+/* ---- precedence --------------------------------------------------------------------------------
+ */
 
 static void test_precedence(void) {
   EXPECT("-a**2", "out=(negative (power a 2))");
@@ -192,7 +205,8 @@ static void test_precedence(void) {
   EXPECT("where(a > 0, a, 0,)", "out=(where (greater a 0) a 0)");
 }
 
-/* ---- literals and typing ------------------------------------------------------------------------ */
+/* ---- literals and typing ------------------------------------------------------------------------
+ */
 
 static void test_literals(void) {
   EXPECT("x = 0x1f", "x=31");
@@ -246,7 +260,8 @@ static void test_literals(void) {
   CHECK_EQ_INT(out_dtype("(f > 0) & (h < 1)"), BUD_BOOL);
 }
 
-/* ---- statements -------------------------------------------------------------------------------- */
+/* ---- statements --------------------------------------------------------------------------------
+ */
 
 static void test_statements(void) {
   EXPECT("x = a + 1; y = x * 2", "x=(add a 1); y=(multiply (add a 1) 2)");
@@ -273,14 +288,16 @@ static void test_statements(void) {
   env_free(&e);
 }
 
-/* ---- errors ------------------------------------------------------------------------------------ */
+/* ---- errors ------------------------------------------------------------------------------------
+ */
 
 static void test_errors(void) {
   EXPECT_ERR("2 + sinn(a)", BUD_ERR_NAME,
              "unknown function 'sinn' at column 5; did you mean 'sin'?\n2 + sinn(a)\n    ^");
   EXPECT_ERR("a + frobnicate(b)", BUD_ERR_NAME,
              "unknown function 'frobnicate' at column 5\na + frobnicate(b)\n    ^");
-  EXPECT_ERR("a + b + bb", BUD_ERR_NAME, "unknown variable 'bb' at column 9\na + b + bb\n        ^");
+  EXPECT_ERR("a + b + bb", BUD_ERR_NAME,
+             "unknown variable 'bb' at column 9\na + b + bb\n        ^");
   EXPECT_ERR("sin(a, b)", BUD_ERR_PARSE,
              "function 'sin' takes 1 argument, 2 given at column 1\nsin(a, b)\n^");
   EXPECT_ERR("where(a, b)", BUD_ERR_PARSE,
@@ -307,7 +324,8 @@ static void test_errors(void) {
              "expression statement has no effect at column 1\na + 1; b\n^");
   EXPECT_ERR("x = a\nb + 1\ny = c", BUD_ERR_PARSE,
              "expression statement has no effect at line 2, column 1\nb + 1\n^");
-  EXPECT_ERR("x = a\ny = bb", BUD_ERR_NAME, "unknown variable 'bb' at line 2, column 5\ny = bb\n    ^");
+  EXPECT_ERR("x = a\ny = bb", BUD_ERR_NAME,
+             "unknown variable 'bb' at line 2, column 5\ny = bb\n    ^");
   EXPECT_ERR("a + b[0]", BUD_ERR_PARSE,
              "indexing with '[' ']' is not supported at column 6\na + b[0]\n     ^");
   EXPECT_ERR("a +", BUD_ERR_PARSE, "unexpected end of expression at column 4\na +\n   ^");
@@ -332,7 +350,8 @@ static void test_errors(void) {
   EXPECT_ERR("contains(a, b)", BUD_ERR_PARSE,
              "function 'contains' is not supported at column 1; strings are not supported\n"
              "contains(a, b)\n^");
-  EXPECT_ERR("fma(a, b, c)", BUD_ERR_NAME, "unknown function 'fma' at column 1; did you mean 'fmod'?\nfma(a, b, c)\n^");
+  EXPECT_ERR("fma(a, b, c)", BUD_ERR_NAME,
+             "unknown function 'fma' at column 1; did you mean 'fmod'?\nfma(a, b, c)\n^");
   EXPECT_ERR("x = 18446744073709551616", BUD_ERR_PARSE,
              "integer literal is too large at column 5; the largest is 18446744073709551615\n"
              "x = 18446744073709551616\n    ^");
@@ -373,15 +392,18 @@ static void test_errors(void) {
   CHECK_EQ_INT(parse_status("sum(m, axis=-128)"), BUD_ERR_SHAPE);
 }
 
-/* ---- limits ------------------------------------------------------------------------------------ */
+/* ---- limits ------------------------------------------------------------------------------------
+ */
 
 static char *repeat(const char *pre, int n, const char *mid, const char *post, int m) {
   size_t lp = strlen(pre), lm = strlen(mid), lq = strlen(post);
   char *s = malloc(lp * (size_t)n + lm + lq * (size_t)m + 1);
   size_t k = 0;
-  for (int i = 0; i < n; i++) memcpy(s + k, pre, lp), k += lp;
+  for (int i = 0; i < n; i++)
+    memcpy(s + k, pre, lp), k += lp;
   memcpy(s + k, mid, lm), k += lm;
-  for (int i = 0; i < m; i++) memcpy(s + k, post, lq), k += lq;
+  for (int i = 0; i < m; i++)
+    memcpy(s + k, post, lq), k += lq;
   s[k] = '\0';
   return s;
 }
@@ -423,9 +445,11 @@ static void test_limits(void) {
   env_parse(&e, s);
   char want[512];
   int k0 = sprintf(want, "expression nests deeper than 200 levels at column 202\n...");
-  for (int i = 0; i < 100; i++) want[k0++] = '(';
+  for (int i = 0; i < 100; i++)
+    want[k0++] = '(';
   k0 += sprintf(want + k0, "...\n");
-  for (int i = 0; i < 53; i++) want[k0++] = ' ';
+  for (int i = 0; i < 53; i++)
+    want[k0++] = ' ';
   strcpy(want + k0, "^");
   CHECK_EQ_STR(bud_last_error(e.ctx), want);
   env_free(&e);
@@ -433,7 +457,8 @@ static void test_limits(void) {
   /* many statements, many names */
   char *big = malloc(64000);
   size_t k = 0;
-  for (int i = 0; i < 3000; i++) k += (size_t)sprintf(big + k, "v%d = a + %d\n", i, i);
+  for (int i = 0; i < 3000; i++)
+    k += (size_t)sprintf(big + k, "v%d = a + %d\n", i, i);
   big[k] = '\0';
   env_parse(&e, big);
   CHECK_EQ_INT(e.st, BUD_OK);
@@ -442,14 +467,16 @@ static void test_limits(void) {
   free(big);
 }
 
-/* ---- free names -------------------------------------------------------------------------------- */
+/* ---- free names --------------------------------------------------------------------------------
+ */
 
 static void test_free_names(void) {
   BudContext *ctx = bud_context_new();
   Arena ar;
   arena_init(&ar);
   const char **names = NULL;
-  int n = flow_free_names(ctx, &ar, "x = a + b; y = x * c + sin(a) + float32(zz)\nout2 = b + sum(m, axis=0)", &names);
+  int n = flow_free_names(
+      ctx, &ar, "x = a + b; y = x * c + sin(a) + float32(zz)\nout2 = b + sum(m, axis=0)", &names);
   CHECK_EQ_INT(n, 5);
   if (n == 5) {
     CHECK_EQ_STR(names[0], "a");
@@ -472,7 +499,8 @@ static void test_free_names(void) {
   bud_context_free(ctx);
 }
 
-/* ---- fuzz -------------------------------------------------------------------------------------- */
+/* ---- fuzz --------------------------------------------------------------------------------------
+ */
 
 static uint64_t rng_next(uint64_t *s) {
   *s ^= *s << 13;
@@ -503,10 +531,13 @@ static void fuzz_one(const char *src, int *bad) {
 
 static void test_fuzz(void) {
   static const char *const soup[] = {
-      "a", "b", "f", "m", "s", "i8", "x", "_t", "1", "0", "2.5", "1e3", ".5", "0x1f", "True", "inf",
-      "+", "-", "*", "/", "//", "%", "**", "<<", ">>", "&", "|", "^", "~", "<", "<=", ">", ">=",
-      "==", "!=", "(", ")", ",", "=", ";", "\n", " ", "@", "sin", "where", "sum", "axis", "float32",
-      "and", "not", "#", "'", "[", "9223372036854775808", "-3", "clip", "dot", "\\\n", "1j", "None",
+      "a",   "b",    "f",       "m",    "s",    "i8",   "x",   "_t",  "1",
+      "0",   "2.5",  "1e3",     ".5",   "0x1f", "True", "inf", "+",   "-",
+      "*",   "/",    "//",      "%",    "**",   "<<",   ">>",  "&",   "|",
+      "^",   "~",    "<",       "<=",   ">",    ">=",   "==",  "!=",  "(",
+      ")",   ",",    "=",       ";",    "\n",   " ",    "@",   "sin", "where",
+      "sum", "axis", "float32", "and",  "not",  "#",    "'",   "[",   "9223372036854775808",
+      "-3",  "clip", "dot",     "\\\n", "1j",   "None",
   };
   uint64_t seed = 0x9e3779b97f4a7c15ull;
   int bad = 0;
@@ -552,12 +583,16 @@ static void test_fuzz(void) {
     for (int k = 0; k < nmut && n > 1 && n < sizeof line - 2; k++) {
       size_t at = (size_t)(rng_next(&seed) % n);
       switch (rng_next(&seed) % 3) {
-      case 0: memmove(line + at, line + at + 1, n - at), n--; break;
+      case 0:
+        memmove(line + at, line + at + 1, n - at), n--;
+        break;
       case 1:
         memmove(line + at + 1, line + at, n - at + 1), n++;
         line[at] = line[rng_next(&seed) % n];
         break;
-      default: line[at] = line[rng_next(&seed) % n]; break;
+      default:
+        line[at] = line[rng_next(&seed) % n];
+        break;
       }
     }
     fuzz_one(line, &bad);

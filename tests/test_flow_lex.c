@@ -64,9 +64,11 @@ static void test_numbers(void) {
   struct {
     const char *src;
     int64_t v;
-  } ints[] = {{"0", 0},         {"7", 7},           {"0x1f", 31},  {"0XfF", 255},
-              {"0o777", 511},   {"0b1011", 11},     {"1_000", 1000}, {"0x_ff", 255},
-              {"000", 0},       {"9223372036854775807", INT64_MAX}};
+  } ints[] = {{"0", 0},        {"7", 7},
+              {"0x1f", 31},    {"0XfF", 255},
+              {"0o777", 511},  {"0b1011", 11},
+              {"1_000", 1000}, {"0x_ff", 255},
+              {"000", 0},      {"9223372036854775807", INT64_MAX}};
   for (size_t i = 0; i < BUD_ARRAY_LEN(ints); i++) {
     Token k = one(ints[i].src);
     CHECK_MSG(k.kind == TK_INT && !k.is_uint && k.v.i == ints[i].v, "%s", ints[i].src);
@@ -75,22 +77,23 @@ static void test_numbers(void) {
   CHECK(k.kind == TK_INT && k.is_uint && k.v.u == (uint64_t)1 << 63);
   k = one("18446744073709551615");
   CHECK(k.kind == TK_INT && k.is_uint && k.v.u == UINT64_MAX);
-  k = one("0b" "1111111111111111111111111111111111111111111111111111111111111111");
+  k = one("0b"
+          "1111111111111111111111111111111111111111111111111111111111111111");
   CHECK(k.kind == TK_INT && k.is_uint && k.v.u == UINT64_MAX);
   CHECK_EQ_INT(one("18446744073709551616").kind, TK_COUNT);
   CHECK_EQ_INT(one("0x10000000000000000").kind, TK_COUNT);
   struct {
     const char *src;
     double v;
-  } flts[] = {{"1.", 1.0},      {".5", 0.5},     {"1e-9", 1e-9},  {"2.5E+3", 2500.0},
-              {"1_0.2_5", 10.25}, {"3e2", 300.0}, {"0.1", 0.1},    {"1e999", INFINITY},
-              {"0e0", 0.0},     {"00.5", 0.5}};
+  } flts[] = {{"1.", 1.0},        {".5", 0.5},    {"1e-9", 1e-9}, {"2.5E+3", 2500.0},
+              {"1_0.2_5", 10.25}, {"3e2", 300.0}, {"0.1", 0.1},   {"1e999", INFINITY},
+              {"0e0", 0.0},       {"00.5", 0.5}};
   for (size_t i = 0; i < BUD_ARRAY_LEN(flts); i++) {
     k = one(flts[i].src);
     CHECK_MSG(k.kind == TK_FLOAT && k.v.f == flts[i].v, "%s", flts[i].src);
   }
-  const char *bad[] = {"1j", "2.5J", "1e", "1e+", "0x", "0b2", "0o8", "1__0", "1_", "1._5",
-                       "2a", "1.2.3", "012", "0x1.5", "1e5x"};
+  const char *bad[] = {"1j", "2.5J", "1e", "1e+",   "0x",  "0b2",   "0o8", "1__0",
+                       "1_", "1._5", "2a", "1.2.3", "012", "0x1.5", "1e5x"};
   for (size_t i = 0; i < BUD_ARRAY_LEN(bad); i++)
     CHECK_MSG(one(bad[i]).kind == TK_COUNT, "%s should not lex", bad[i]);
 }
@@ -109,12 +112,14 @@ static void test_messages(void) {
   CHECK_EQ_STR(ctx.errmsg, "oops at column 3; hint\na + b\n  ^");
   /* a long line is excerpted around the position */
   char *longsrc = malloc(1001);
-  for (int i = 0; i < 1000; i++) longsrc[i] = (char)('a' + i % 26);
+  for (int i = 0; i < 1000; i++)
+    longsrc[i] = (char)('a' + i % 26);
   longsrc[1000] = '\0';
   flow_error(&ctx, BUD_ERR_PARSE, longsrc, 1000, 999, NULL, "end");
   char want[256];
   int n = sprintf(want, "end at column 1000\n...%.51s\n", longsrc + 949);
-  for (int i = 0; i < 53; i++) want[n++] = ' ';
+  for (int i = 0; i < 53; i++)
+    want[n++] = ' ';
   strcpy(want + n, "^");
   CHECK_EQ_STR(ctx.errmsg, want);
   flow_error(&ctx, BUD_ERR_PARSE, longsrc, 1000, 0, NULL, "start");

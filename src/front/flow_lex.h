@@ -8,18 +8,43 @@
 #include "base/base.h"
 
 typedef enum TokKind {
-  TK_EOF, TK_NEWLINE, TK_SEMI, TK_NAME, TK_INT, TK_FLOAT,
-  TK_LPAREN, TK_RPAREN, TK_COMMA, TK_ASSIGN,
-  TK_PLUS, TK_MINUS, TK_STAR, TK_SLASH, TK_DSLASH, TK_PERCENT, TK_DSTAR, TK_AT,
-  TK_SHL, TK_SHR, TK_AMP, TK_PIPE, TK_CARET, TK_TILDE,
-  TK_LT, TK_LE, TK_GT, TK_GE, TK_EQ, TK_NE,
+  TK_EOF,
+  TK_NEWLINE,
+  TK_SEMI,
+  TK_NAME,
+  TK_INT,
+  TK_FLOAT,
+  TK_LPAREN,
+  TK_RPAREN,
+  TK_COMMA,
+  TK_ASSIGN,
+  TK_PLUS,
+  TK_MINUS,
+  TK_STAR,
+  TK_SLASH,
+  TK_DSLASH,
+  TK_PERCENT,
+  TK_DSTAR,
+  TK_AT,
+  TK_SHL,
+  TK_SHR,
+  TK_AMP,
+  TK_PIPE,
+  TK_CARET,
+  TK_TILDE,
+  TK_LT,
+  TK_LE,
+  TK_GT,
+  TK_GE,
+  TK_EQ,
+  TK_NE,
   TK_COUNT
 } TokKind;
 
 typedef struct Token {
   TokKind kind;
-  int32_t pos; /* byte offset of the first character in the source */
-  int32_t len; /* bytes; 0 for TK_EOF (placed just after the last token) */
+  int32_t pos;  /* byte offset of the first character in the source */
+  int32_t len;  /* bytes; 0 for TK_EOF (placed just after the last token) */
   bool is_uint; /* TK_INT whose value exceeds INT64_MAX: held in v.u */
   Scalar v;     /* TK_INT: v.i (or v.u); TK_FLOAT: v.f */
 } Token;

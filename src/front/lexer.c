@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- error messages ---------------------------------------------------------------------------- */
+/* ---- error messages ----------------------------------------------------------------------------
+ */
 
 #define SNIPPET_MAX 100 /* widest source excerpt shown under a message */
 
@@ -42,7 +43,8 @@ static void locate(const char *src, int32_t len, int32_t pos, char *where, size_
   for (int32_t i = 0; i < pos; i++)
     if (src[i] == '\n') line++, bol = i + 1;
   int32_t eol = pos;
-  while (eol < len && src[eol] != '\n') eol++;
+  while (eol < len && src[eol] != '\n')
+    eol++;
   if (eol > bol && src[eol - 1] == '\r') eol--;
   int32_t col = pos - bol + 1;
   if (is_multiline(src, len))
@@ -94,17 +96,40 @@ BudStatus flow_error_prefixed(BudContext *ctx, BudStatus st, const char *src, in
   return bud_fail(ctx, st, "at %s: %.700s\n%s", where, message, snippet);
 }
 
-/* ---- tokens ------------------------------------------------------------------------------------ */
+/* ---- tokens ------------------------------------------------------------------------------------
+ */
 
 static const char *const tok_spelling[TK_COUNT] = {
-    [TK_EOF] = "end of expression", [TK_NEWLINE] = "end of line", [TK_SEMI] = "';'",
-    [TK_NAME] = "name", [TK_INT] = "number", [TK_FLOAT] = "number", [TK_LPAREN] = "'('",
-    [TK_RPAREN] = "')'", [TK_COMMA] = "','", [TK_ASSIGN] = "'='", [TK_PLUS] = "'+'",
-    [TK_MINUS] = "'-'", [TK_STAR] = "'*'", [TK_SLASH] = "'/'", [TK_DSLASH] = "'//'",
-    [TK_PERCENT] = "'%'", [TK_DSTAR] = "'**'", [TK_AT] = "'@'", [TK_SHL] = "'<<'",
-    [TK_SHR] = "'>>'", [TK_AMP] = "'&'", [TK_PIPE] = "'|'", [TK_CARET] = "'^'",
-    [TK_TILDE] = "'~'", [TK_LT] = "'<'", [TK_LE] = "'<='", [TK_GT] = "'>'", [TK_GE] = "'>='",
-    [TK_EQ] = "'=='", [TK_NE] = "'!='",
+    [TK_EOF] = "end of expression",
+    [TK_NEWLINE] = "end of line",
+    [TK_SEMI] = "';'",
+    [TK_NAME] = "name",
+    [TK_INT] = "number",
+    [TK_FLOAT] = "number",
+    [TK_LPAREN] = "'('",
+    [TK_RPAREN] = "')'",
+    [TK_COMMA] = "','",
+    [TK_ASSIGN] = "'='",
+    [TK_PLUS] = "'+'",
+    [TK_MINUS] = "'-'",
+    [TK_STAR] = "'*'",
+    [TK_SLASH] = "'/'",
+    [TK_DSLASH] = "'//'",
+    [TK_PERCENT] = "'%'",
+    [TK_DSTAR] = "'**'",
+    [TK_AT] = "'@'",
+    [TK_SHL] = "'<<'",
+    [TK_SHR] = "'>>'",
+    [TK_AMP] = "'&'",
+    [TK_PIPE] = "'|'",
+    [TK_CARET] = "'^'",
+    [TK_TILDE] = "'~'",
+    [TK_LT] = "'<'",
+    [TK_LE] = "'<='",
+    [TK_GT] = "'>'",
+    [TK_GE] = "'>='",
+    [TK_EQ] = "'=='",
+    [TK_NE] = "'!='",
 };
 
 const char *flow_tok_spelling(TokKind k) {
@@ -143,7 +168,9 @@ static BudStatus push(Lexer *L, TokKind kind, int32_t pos, int32_t len, Token **
   return BUD_OK;
 }
 
-static bool is_ident_start(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+static bool is_ident_start(int c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
 static bool is_digit(int c) { return c >= '0' && c <= '9'; }
 static bool is_ident(int c) { return is_ident_start(c) || is_digit(c); }
 
@@ -174,8 +201,10 @@ static bool read_digits(Lexer *L, int base, uint64_t *acc, bool *overflow, int32
     int d = digit_value(c);
     if (d >= base) break;
     if (acc && !*overflow) {
-      if (*acc > (UINT64_MAX - (uint64_t)d) / (uint64_t)base) *overflow = true;
-      else *acc = *acc * (uint64_t)base + (uint64_t)d;
+      if (*acc > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
+        *overflow = true;
+      else
+        *acc = *acc * (uint64_t)base + (uint64_t)d;
     }
     (*ndigits)++;
     L->i++;
@@ -187,8 +216,10 @@ static BudStatus finish_int(Lexer *L, Token *t, int32_t start, uint64_t v, bool 
   if (overflow)
     return lex_error(L, start, "; the largest is 18446744073709551615",
                      "integer literal is too large");
-  if (v > (uint64_t)INT64_MAX) t->is_uint = true, t->v.u = v;
-  else t->v.i = (int64_t)v;
+  if (v > (uint64_t)INT64_MAX)
+    t->is_uint = true, t->v.u = v;
+  else
+    t->v.i = (int64_t)v;
   return BUD_OK;
 }
 
@@ -203,9 +234,12 @@ static BudStatus lex_number(Lexer *L) {
   int base = 10;
   if (s[start] == '0' && start + 1 < L->len) {
     char c = s[start + 1];
-    if (c == 'x' || c == 'X') base = 16;
-    else if (c == 'o' || c == 'O') base = 8;
-    else if (c == 'b' || c == 'B') base = 2;
+    if (c == 'x' || c == 'X')
+      base = 16;
+    else if (c == 'o' || c == 'O')
+      base = 8;
+    else if (c == 'b' || c == 'B')
+      base = 2;
   }
   if (base != 10) {
     L->i += 2;
@@ -216,13 +250,15 @@ static BudStatus lex_number(Lexer *L) {
     BudStatus st = push(L, TK_INT, start, L->i - start, &t);
     return st ? st : finish_int(L, t, start, v, overflow);
   }
-  if (!read_digits(L, 10, &v, &overflow, &nd)) return lex_error(L, start, NULL, "invalid number literal");
+  if (!read_digits(L, 10, &v, &overflow, &nd))
+    return lex_error(L, start, NULL, "invalid number literal");
   int32_t int_digits = nd;
   if (L->i < L->len && s[L->i] == '.') {
     is_float = true;
     L->i++;
     if (L->i < L->len && s[L->i] == '_') return lex_error(L, start, NULL, "invalid number literal");
-    if (!read_digits(L, 10, NULL, &overflow, &nd)) return lex_error(L, start, NULL, "invalid number literal");
+    if (!read_digits(L, 10, NULL, &overflow, &nd))
+      return lex_error(L, start, NULL, "invalid number literal");
   }
   if (L->i < L->len && (s[L->i] == 'e' || s[L->i] == 'E')) {
     int32_t save = L->i;
@@ -232,7 +268,8 @@ static BudStatus lex_number(Lexer *L) {
       L->i = save;
       return lex_error(L, start, NULL, "invalid number literal");
     }
-    if (!read_digits(L, 10, NULL, &overflow, &nd)) return lex_error(L, start, NULL, "invalid number literal");
+    if (!read_digits(L, 10, NULL, &overflow, &nd))
+      return lex_error(L, start, NULL, "invalid number literal");
     is_float = true;
   }
   if (L->i < L->len && (s[L->i] == 'j' || s[L->i] == 'J'))
@@ -285,8 +322,10 @@ static BudStatus lex_bad_char(Lexer *L) {
     snprintf(what, sizeof what, "invalid control character (byte 0x%02x)", c);
     return lex_error(L, pos, NULL, what);
   }
-  if (c == '[' || c == ']') return lex_error(L, pos, NULL, "indexing with '[' ']' is not supported");
-  if (c == '!') return lex_error(L, pos, "; use '~' for not, '!=' for inequality", "unexpected character '!'");
+  if (c == '[' || c == ']')
+    return lex_error(L, pos, NULL, "indexing with '[' ']' is not supported");
+  if (c == '!')
+    return lex_error(L, pos, "; use '~' for not, '!=' for inequality", "unexpected character '!'");
   snprintf(what, sizeof what, "unexpected character '%c'", c);
   return lex_error(L, pos, NULL, what);
 }
@@ -297,14 +336,38 @@ static const struct {
   const char *word;
   const char *hint;
 } keywords[] = {
-    {"and", "; use '&'"}, {"or", "; use '|'"}, {"not", "; use '~'"},
-    {"if", "; use where(condition, a, b)"}, {"else", "; use where(condition, a, b)"},
-    {"is", "; use '=='"}, {"lambda", NULL}, {"in", NULL}, {"for", NULL}, {"while", NULL},
-    {"def", NULL}, {"return", NULL}, {"import", NULL}, {"from", NULL}, {"elif", NULL},
-    {"yield", NULL}, {"await", NULL}, {"async", NULL}, {"class", NULL}, {"del", NULL},
-    {"global", NULL}, {"nonlocal", NULL}, {"pass", NULL}, {"raise", NULL}, {"try", NULL},
-    {"except", NULL}, {"finally", NULL}, {"with", NULL}, {"as", NULL}, {"assert", NULL},
-    {"break", NULL}, {"continue", NULL},
+    {"and", "; use '&'"},
+    {"or", "; use '|'"},
+    {"not", "; use '~'"},
+    {"if", "; use where(condition, a, b)"},
+    {"else", "; use where(condition, a, b)"},
+    {"is", "; use '=='"},
+    {"lambda", NULL},
+    {"in", NULL},
+    {"for", NULL},
+    {"while", NULL},
+    {"def", NULL},
+    {"return", NULL},
+    {"import", NULL},
+    {"from", NULL},
+    {"elif", NULL},
+    {"yield", NULL},
+    {"await", NULL},
+    {"async", NULL},
+    {"class", NULL},
+    {"del", NULL},
+    {"global", NULL},
+    {"nonlocal", NULL},
+    {"pass", NULL},
+    {"raise", NULL},
+    {"try", NULL},
+    {"except", NULL},
+    {"finally", NULL},
+    {"with", NULL},
+    {"as", NULL},
+    {"assert", NULL},
+    {"break", NULL},
+    {"continue", NULL},
 };
 
 static BudStatus check_keyword(Lexer *L, int32_t start) {
@@ -321,11 +384,11 @@ static const struct {
   const char *text;
   TokKind kind;
 } operators[] = {
-    {"**", TK_DSTAR}, {"//", TK_DSLASH}, {"<<", TK_SHL}, {">>", TK_SHR}, {"<=", TK_LE},
-    {">=", TK_GE},    {"==", TK_EQ},     {"!=", TK_NE},  {"+", TK_PLUS},  {"-", TK_MINUS},
-    {"*", TK_STAR},   {"/", TK_SLASH},   {"%", TK_PERCENT}, {"@", TK_AT}, {"&", TK_AMP},
-    {"|", TK_PIPE},   {"^", TK_CARET},   {"~", TK_TILDE}, {"<", TK_LT},   {">", TK_GT},
-    {"=", TK_ASSIGN}, {"(", TK_LPAREN},  {")", TK_RPAREN}, {",", TK_COMMA}, {";", TK_SEMI},
+    {"**", TK_DSTAR}, {"//", TK_DSLASH}, {"<<", TK_SHL},    {">>", TK_SHR},  {"<=", TK_LE},
+    {">=", TK_GE},    {"==", TK_EQ},     {"!=", TK_NE},     {"+", TK_PLUS},  {"-", TK_MINUS},
+    {"*", TK_STAR},   {"/", TK_SLASH},   {"%", TK_PERCENT}, {"@", TK_AT},    {"&", TK_AMP},
+    {"|", TK_PIPE},   {"^", TK_CARET},   {"~", TK_TILDE},   {"<", TK_LT},    {">", TK_GT},
+    {"=", TK_ASSIGN}, {"(", TK_LPAREN},  {")", TK_RPAREN},  {",", TK_COMMA}, {";", TK_SEMI},
 };
 
 BudStatus flow_lex(BudContext *ctx, const char *src, int32_t len, TokList *out) {
@@ -340,7 +403,8 @@ BudStatus flow_lex(BudContext *ctx, const char *src, int32_t len, TokList *out) 
       continue;
     }
     if (c == '#') {
-      while (L.i < len && src[L.i] != '\n') L.i++;
+      while (L.i < len && src[L.i] != '\n')
+        L.i++;
       continue;
     }
     if (c == '\\') {
@@ -362,7 +426,8 @@ BudStatus flow_lex(BudContext *ctx, const char *src, int32_t len, TokList *out) 
     if (is_digit(c) || (c == '.' && L.i + 1 < len && is_digit(src[L.i + 1]))) {
       st = lex_number(&L);
     } else if (is_ident_start(c)) {
-      while (L.i < len && is_ident(src[L.i])) L.i++;
+      while (L.i < len && is_ident(src[L.i]))
+        L.i++;
       if (L.i < len && (src[L.i] == '"' || src[L.i] == '\'')) {
         st = lex_error(&L, start, NULL, "strings are not supported"); /* b'..', r".." */
         break;

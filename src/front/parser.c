@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- values ------------------------------------------------------------------------------------ */
+/* ---- values ------------------------------------------------------------------------------------
+ */
 
 enum { LIT_NONE, LIT_INT, LIT_UINT, LIT_FLOAT, LIT_BOOL };
 
@@ -48,7 +49,7 @@ typedef struct Parser {
   Token *tok;
   int32_t ntok, i;
   int depth;
-  NameSet bound; /* assigned names, in order of first assignment */
+  NameSet bound;   /* assigned names, in order of first assignment */
   NameSet unbound; /* free-names mode: variables used before any assignment (arena copies) */
   Arena *arena;
 } Parser;
@@ -74,7 +75,8 @@ static int32_t set_find(const NameSet *t, const char *s, int32_t n) {
 static void set_index(NameSet *t, int32_t k) {
   uint32_t mask = (uint32_t)t->nslot - 1;
   uint32_t h = name_hash(t->e[k].name, t->e[k].len) & mask;
-  while (t->slot[h]) h = (h + 1) & mask;
+  while (t->slot[h])
+    h = (h + 1) & mask;
   t->slot[h] = k + 1;
 }
 
@@ -95,7 +97,8 @@ static bool set_add(NameSet *t, Binding b) {
     free(t->slot);
     t->slot = slot;
     t->nslot = nslot;
-    for (int32_t k = 0; k < t->n; k++) set_index(t, k);
+    for (int32_t k = 0; k < t->n; k++)
+      set_index(t, k);
   } else {
     set_index(t, t->n - 1);
   }
@@ -109,8 +112,10 @@ static void set_free(NameSet *t) {
 
 static BudStatus bind_name(Parser *p, const char *s, int32_t n, int32_t node) {
   int32_t k = set_find(&p->bound, s, n);
-  if (k >= 0) p->bound.e[k].node = node;
-  else if (!set_add(&p->bound, (Binding){s, n, node})) return oom(p);
+  if (k >= 0)
+    p->bound.e[k].node = node;
+  else if (!set_add(&p->bound, (Binding){s, n, node}))
+    return oom(p);
   return BUD_OK;
 }
 
@@ -121,7 +126,8 @@ static BudStatus add_free_name(Parser *p, const char *s, int32_t n) {
   return BUD_OK;
 }
 
-/* ---- errors ------------------------------------------------------------------------------------ */
+/* ---- errors ------------------------------------------------------------------------------------
+ */
 
 static Token *cur(Parser *p) { return &p->tok[p->i]; }
 static Token *peek(Parser *p, int k) {
@@ -129,7 +135,8 @@ static Token *peek(Parser *p, int k) {
   return &p->tok[j < p->ntok ? j : p->ntok - 1];
 }
 
-#define ERR(p, st, pos, hint, ...) flow_error((p)->ctx, st, (p)->src, (p)->len, pos, hint, __VA_ARGS__)
+#define ERR(p, st, pos, hint, ...)                                                                 \
+  flow_error((p)->ctx, st, (p)->src, (p)->len, pos, hint, __VA_ARGS__)
 
 /* "unexpected '+' at column 3" and the like. */
 static BudStatus unexpected(Parser *p, const Token *t, const char *hint) {
@@ -151,7 +158,8 @@ static BudStatus ir_failure(Parser *p, int32_t st, int32_t pos) {
   return flow_error_prefixed(p->ctx, (BudStatus)st, p->src, p->len, pos, msg);
 }
 
-/* ---- emitting nodes (no-ops in free-names mode) ------------------------------------------------ */
+/* ---- emitting nodes (no-ops in free-names mode) ------------------------------------------------
+ */
 
 static BudStatus materialize(Parser *p, Val *v, int32_t pos) {
   if (v->lit == LIT_NONE) return BUD_OK;
@@ -160,8 +168,8 @@ static BudStatus materialize(Parser *p, Val *v, int32_t pos) {
     v->node = 0;
     return BUD_OK;
   }
-  BudDType dt = v->lit == LIT_INT ? BUD_INT64
-                : v->lit == LIT_UINT ? BUD_UINT64
+  BudDType dt = v->lit == LIT_INT     ? BUD_INT64
+                : v->lit == LIT_UINT  ? BUD_UINT64
                 : v->lit == LIT_FLOAT ? BUD_FLOAT64
                                       : BUD_BOOL;
   int32_t id = ir_const(p->g, dt, v->v);
@@ -208,7 +216,8 @@ static BudStatus emit_reduce(Parser *p, Op op, Val *x, int axis, int32_t pos, Va
   return BUD_OK;
 }
 
-/* ---- folding literals -------------------------------------------------------------------------- */
+/* ---- folding literals --------------------------------------------------------------------------
+ */
 
 /* Python evaluates arithmetic on number literals before NumPy sees the result, so `i8 + 2*150`
  * is int8 + 300 (value-based casting sees 300). Folds int and float literals where Python's result
@@ -222,9 +231,15 @@ static bool fold_binary(Op op, const Val *l, const Val *r, Val *out) {
   if (li && ri) {
     int64_t a = l->v.i, b = r->v.i, res;
     switch (op) {
-    case OP_add: if (__builtin_add_overflow(a, b, &res)) return false; break;
-    case OP_sub: if (__builtin_sub_overflow(a, b, &res)) return false; break;
-    case OP_mul: if (__builtin_mul_overflow(a, b, &res)) return false; break;
+    case OP_add:
+      if (__builtin_add_overflow(a, b, &res)) return false;
+      break;
+    case OP_sub:
+      if (__builtin_sub_overflow(a, b, &res)) return false;
+      break;
+    case OP_mul:
+      if (__builtin_mul_overflow(a, b, &res)) return false;
+      break;
     case OP_floordiv:
     case OP_mod: {
       if (b == 0 || (a == INT64_MIN && b == -1)) return false;
@@ -257,7 +272,8 @@ static bool fold_binary(Op op, const Val *l, const Val *r, Val *out) {
       v.v.f = (double)a / (double)b;
       *out = v;
       return true;
-    default: return false;
+    default:
+      return false;
     }
     v.v.i = res;
     *out = v;
@@ -266,20 +282,28 @@ static bool fold_binary(Op op, const Val *l, const Val *r, Val *out) {
   double a = lit_double(l), b = lit_double(r);
   v.lit = LIT_FLOAT;
   switch (op) {
-  case OP_add: v.v.f = a + b; break;
-  case OP_sub: v.v.f = a - b; break;
-  case OP_mul: v.v.f = a * b; break;
+  case OP_add:
+    v.v.f = a + b;
+    break;
+  case OP_sub:
+    v.v.f = a - b;
+    break;
+  case OP_mul:
+    v.v.f = a * b;
+    break;
   case OP_div:
     if (b == 0) return false;
     v.v.f = a / b;
     break;
-  default: return false;
+  default:
+    return false;
   }
   *out = v;
   return true;
 }
 
-/* ---- names ------------------------------------------------------------------------------------- */
+/* ---- names -------------------------------------------------------------------------------------
+ */
 
 static bool tok_is(const Parser *p, const Token *t, const char *word) {
   size_t n = strlen(word);
@@ -291,7 +315,8 @@ static bool is_literal_name(const Parser *p, const Token *t) {
          tok_is(p, t, "nan") || tok_is(p, t, "None");
 }
 
-/* ---- functions --------------------------------------------------------------------------------- */
+/* ---- functions ---------------------------------------------------------------------------------
+ */
 
 enum { FN_OP, FN_REDUCE, FN_CAST };
 
@@ -335,7 +360,8 @@ static int edit_distance(const char *a, const char *b) {
   size_t na = strlen(a), nb = strlen(b);
   int row[40];
   if (na >= 40 || nb >= 40) return 99;
-  for (size_t j = 0; j <= nb; j++) row[j] = (int)j;
+  for (size_t j = 0; j <= nb; j++)
+    row[j] = (int)j;
   for (size_t i = 1; i <= na; i++) {
     int diag = row[0];
     row[0] = (int)i;
@@ -356,20 +382,22 @@ static const char *suggest_function(const char *name) {
   const char *best = NULL;
   int bestd = 3;
   size_t n = strlen(name);
-#define TRY(cand)                                                                      \
-  do {                                                                                 \
-    int d_ = edit_distance(name, cand);                                                \
-    if (d_ < bestd && (size_t)d_ < n) bestd = d_, best = cand;                          \
+#define TRY(cand)                                                                                  \
+  do {                                                                                             \
+    int d_ = edit_distance(name, cand);                                                            \
+    if (d_ < bestd && (size_t)d_ < n) bestd = d_, best = cand;                                     \
   } while (0)
   for (int op = 0; op < OP_COUNT; op++)
     if (user_callable((Op)op)) TRY(op_info((Op)op)->name);
-  for (int dt = 0; dt < BUD_NDTYPES; dt++) TRY(bud_dtype_name((BudDType)dt));
+  for (int dt = 0; dt < BUD_NDTYPES; dt++)
+    TRY(bud_dtype_name((BudDType)dt));
   TRY("pow");
 #undef TRY
   return best;
 }
 
-/* ---- expressions ------------------------------------------------------------------------------- */
+/* ---- expressions -------------------------------------------------------------------------------
+ */
 
 static BudStatus parse_expr(Parser *p, Val *out);
 static BudStatus parse_factor(Parser *p, Val *out);
@@ -396,7 +424,8 @@ static BudStatus parse_axis(Parser *p, int *axis) {
     bool neg = false;
     if (cur(p)->kind == TK_MINUS || cur(p)->kind == TK_PLUS) neg = cur(p)->kind == TK_MINUS, p->i++;
     Token *t = cur(p);
-    if (t->kind != TK_INT) return ERR(p, BUD_ERR_PARSE, pos, NULL, "axis must be an integer literal");
+    if (t->kind != TK_INT)
+      return ERR(p, BUD_ERR_PARSE, pos, NULL, "axis must be an integer literal");
     p->i++;
     int64_t v = t->is_uint ? INT64_MAX : t->v.i;
     if (neg) v = -v;
@@ -445,14 +474,12 @@ static BudStatus parse_call(Parser *p, Val *out) {
         return ERR(p, BUD_ERR_PARSE, t->pos, NULL, "function '%s' has no argument '%s'", name,
                    kwname);
       }
-      if (has_axis || nargs > 1)
-        return ERR(p, BUD_ERR_PARSE, t->pos, NULL, "axis is given twice");
+      if (has_axis || nargs > 1) return ERR(p, BUD_ERR_PARSE, t->pos, NULL, "axis is given twice");
       p->i += 2;
       if ((st = parse_axis(p, &axis))) return st;
       has_axis = true;
     } else {
-      if (has_axis)
-        return ERR(p, BUD_ERR_PARSE, t->pos, NULL, "positional argument follows axis=");
+      if (has_axis) return ERR(p, BUD_ERR_PARSE, t->pos, NULL, "positional argument follows axis=");
       Val v = {0};
       if (f.kind == FN_REDUCE && nargs == 1) {
         if ((st = parse_axis(p, &axis))) return st;
@@ -472,8 +499,8 @@ static BudStatus parse_call(Parser *p, Val *out) {
   if (f.kind == FN_REDUCE) {
     int total = nargs + (has_axis ? 1 : 0);
     if (nargs < 1 || total > 2)
-      return ERR(p, BUD_ERR_PARSE, fpos, NULL,
-                 "function '%s' takes 1 or 2 arguments, %d given", name, total);
+      return ERR(p, BUD_ERR_PARSE, fpos, NULL, "function '%s' takes 1 or 2 arguments, %d given",
+                 name, total);
     return emit_reduce(p, f.op, &args[0], axis, fpos, out);
   }
   if (nargs != f.nargs)
@@ -561,8 +588,10 @@ static BudStatus parse_power(Parser *p, Val *out) {
 static bool fold_unary(TokKind k, Val *v) {
   if (k == TK_MINUS) {
     if (v->lit == LIT_INT) {
-      if (v->v.i == INT64_MIN) v->lit = LIT_UINT, v->v.u = (uint64_t)1 << 63;
-      else v->v.i = -v->v.i;
+      if (v->v.i == INT64_MIN)
+        v->lit = LIT_UINT, v->v.u = (uint64_t)1 << 63;
+      else
+        v->v.i = -v->v.i;
       return true;
     }
     if (v->lit == LIT_UINT && v->v.u == (uint64_t)1 << 63) {
@@ -613,9 +642,12 @@ enum { LV_OR, LV_XOR, LV_AND, LV_SHIFT, LV_ARITH, LV_TERM, LV_COUNT };
 
 static bool level_op(int level, TokKind k, Op *op) {
   switch (level) {
-  case LV_OR: return k == TK_PIPE ? (*op = OP_or, true) : false;
-  case LV_XOR: return k == TK_CARET ? (*op = OP_xor, true) : false;
-  case LV_AND: return k == TK_AMP ? (*op = OP_and, true) : false;
+  case LV_OR:
+    return k == TK_PIPE ? (*op = OP_or, true) : false;
+  case LV_XOR:
+    return k == TK_CARET ? (*op = OP_xor, true) : false;
+  case LV_AND:
+    return k == TK_AMP ? (*op = OP_and, true) : false;
   case LV_SHIFT:
     if (k == TK_SHL) return *op = OP_shl, true;
     if (k == TK_SHR) return *op = OP_shr, true;
@@ -626,14 +658,21 @@ static bool level_op(int level, TokKind k, Op *op) {
     return false;
   case LV_TERM:
     switch (k) {
-    case TK_STAR: return *op = OP_mul, true;
-    case TK_SLASH: return *op = OP_div, true;
-    case TK_DSLASH: return *op = OP_floordiv, true;
-    case TK_PERCENT: return *op = OP_mod, true;
-    case TK_AT: return *op = OP_matmul, true;
-    default: return false;
+    case TK_STAR:
+      return *op = OP_mul, true;
+    case TK_SLASH:
+      return *op = OP_div, true;
+    case TK_DSLASH:
+      return *op = OP_floordiv, true;
+    case TK_PERCENT:
+      return *op = OP_mod, true;
+    case TK_AT:
+      return *op = OP_matmul, true;
+    default:
+      return false;
     }
-  default: return false;
+  default:
+    return false;
   }
 }
 
@@ -653,13 +692,20 @@ static BudStatus parse_binary(Parser *p, int level, Val *out) {
 
 static bool compare_op(TokKind k, Op *op) {
   switch (k) {
-  case TK_LT: return *op = OP_lt, true;
-  case TK_LE: return *op = OP_le, true;
-  case TK_GT: return *op = OP_gt, true;
-  case TK_GE: return *op = OP_ge, true;
-  case TK_EQ: return *op = OP_eq, true;
-  case TK_NE: return *op = OP_ne, true;
-  default: return false;
+  case TK_LT:
+    return *op = OP_lt, true;
+  case TK_LE:
+    return *op = OP_le, true;
+  case TK_GT:
+    return *op = OP_gt, true;
+  case TK_GE:
+    return *op = OP_ge, true;
+  case TK_EQ:
+    return *op = OP_eq, true;
+  case TK_NE:
+    return *op = OP_ne, true;
+  default:
+    return false;
   }
 }
 
@@ -678,7 +724,8 @@ static BudStatus parse_expr(Parser *p, Val *out) {
   return emit_op(p, op, 2, args, pos, out);
 }
 
-/* ---- statements -------------------------------------------------------------------------------- */
+/* ---- statements --------------------------------------------------------------------------------
+ */
 
 static bool at_separator(Parser *p) {
   TokKind k = cur(p)->kind;
@@ -686,7 +733,8 @@ static bool at_separator(Parser *p) {
 }
 
 static void skip_separators(Parser *p) {
-  while (cur(p)->kind == TK_NEWLINE || cur(p)->kind == TK_SEMI) p->i++;
+  while (cur(p)->kind == TK_NEWLINE || cur(p)->kind == TK_SEMI)
+    p->i++;
 }
 
 static BudStatus add_outputs(Parser *p) {
@@ -719,7 +767,8 @@ static BudStatus parse_program(Parser *p) {
   while (cur(p)->kind != TK_EOF) {
     Token *t = cur(p);
     int32_t spos = t->pos;
-    if (bare_pos >= 0) return ERR(p, BUD_ERR_PARSE, bare_pos, NULL, "expression statement has no effect");
+    if (bare_pos >= 0)
+      return ERR(p, BUD_ERR_PARSE, bare_pos, NULL, "expression statement has no effect");
     Val v;
     if (t->kind == TK_NAME && peek(p, 1)->kind == TK_ASSIGN) {
       if (is_literal_name(p, t)) {
@@ -737,7 +786,8 @@ static BudStatus parse_program(Parser *p) {
     }
     if (!at_separator(p)) {
       if (cur(p)->kind == TK_ASSIGN)
-        return ERR(p, BUD_ERR_PARSE, cur(p)->pos, "; only a name can be assigned", "unexpected '='");
+        return ERR(p, BUD_ERR_PARSE, cur(p)->pos, "; only a name can be assigned",
+                   "unexpected '='");
       return unexpected(p, cur(p), NULL);
     }
     skip_separators(p);
@@ -785,9 +835,11 @@ int flow_free_names(BudContext *ctx, Arena *arena, const char *source, const cha
   int result = st;
   if (st == BUD_OK) {
     const char **list = arena_alloc(arena, sizeof *list * (size_t)(p.unbound.n + 1));
-    if (!list) result = oom(&p);
+    if (!list)
+      result = oom(&p);
     else {
-      for (int32_t k = 0; k < p.unbound.n; k++) list[k] = p.unbound.e[k].name;
+      for (int32_t k = 0; k < p.unbound.n; k++)
+        list[k] = p.unbound.e[k].name;
       *names = list;
       result = p.unbound.n;
     }
