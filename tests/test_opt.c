@@ -673,6 +673,31 @@ static void test_fuse_random(void) {
   CHECK_EQ_INT(built, 300);
 }
 
+/* 70 sums of 70 inputs would merge into one pass reading 70 arrays, more than one kernel
+ * takes (BUD_MAX_OPERANDS): program_build falls back to fusion without merges. */
+static void test_fuse_operand_limit(void) {
+  IrGraph *g = ir_graph_new(ctx);
+  char name[16];
+  for (int k = 0; k < 70; k++) {
+    snprintf(name, sizeof name, "i%d", k);
+    int32_t x = in_f64(g, name, 1, 8, 0);
+    snprintf(name, sizeof name, "s%d", k);
+    ir_output(g, name, ir_reduce(g, OP_sum, x, BUD_AXIS_ALL));
+  }
+  int32_t *grp;
+  CHECK_EQ_INT(fuse(g, &grp), 1); /* merged */
+  free(grp);
+  BudProgram *prog = NULL;
+  BudStatus st = program_build(ctx, g, &prog, NULL);
+  CHECK_MSG(st == BUD_OK, "%s", ctx->errmsg);
+  if (st == BUD_OK) {
+    CHECK_EQ_INT(prog->ngroups, 70);
+    program_free(prog);
+  } else {
+    ir_graph_free(g);
+  }
+}
+
 /* ---- the pipeline ------------------------------------------------------------------------------
  */
 
@@ -714,6 +739,7 @@ int main(void) {
   test_cse_dce();
   test_fuse();
   test_fuse_random();
+  test_fuse_operand_limit();
   test_pipeline();
   return check_done("test_opt");
 }

@@ -346,9 +346,10 @@ static BudStatus fuse_run(BudContext *ctx, const IrGraph *g, int32_t *group, int
 }
 
 BudStatus opt_fuse_why(BudContext *ctx, const IrGraph *g, int32_t *group, int32_t *ngroups,
-                       const char **why) {
+                       const char **why, unsigned flags) {
   bool has_cycle = false;
-  BudStatus st = fuse_run(ctx, g, group, ngroups, why, true, &has_cycle);
+  bool merge = !(flags & OPT_FUSE_NO_MERGE);
+  BudStatus st = fuse_run(ctx, g, group, ngroups, why, merge, &has_cycle);
   if (st == BUD_OK && has_cycle) st = fuse_run(ctx, g, group, ngroups, why, false, &has_cycle);
   if (st == BUD_OK && has_cycle)
     st = bud_fail(ctx, BUD_ERR_INTERNAL, "fusion produced a cycle between groups");
@@ -356,5 +357,5 @@ BudStatus opt_fuse_why(BudContext *ctx, const IrGraph *g, int32_t *group, int32_
 }
 
 BudStatus opt_fuse(BudContext *ctx, const IrGraph *g, int32_t *group, int32_t *ngroups) {
-  return opt_fuse_why(ctx, g, group, ngroups, NULL);
+  return opt_fuse_why(ctx, g, group, ngroups, NULL, 0);
 }

@@ -15,9 +15,11 @@ BudStatus opt_pipeline(BudContext *ctx, const IrGraph *in, IrGraph **out, StrBuf
 BudStatus opt_fuse(BudContext *ctx, const IrGraph *g, int32_t *group, int32_t *ngroups);
 /* opt_fuse that also says, for each node that starts a group, why it was not fused into its
  * users, and for a node stored for other groups, that it is (why[id]: a static string; NULL for
- * other nodes, inputs and constants). why may be NULL. */
+ * other nodes, inputs and constants). why may be NULL. flags: OPT_FUSE_NO_MERGE keeps to
+ * producer-into-consumer fusion (no sibling reductions, horizontal or shared-node merges). */
+enum { OPT_FUSE_NO_MERGE = 1 };
 BudStatus opt_fuse_why(BudContext *ctx, const IrGraph *g, int32_t *group, int32_t *ngroups,
-                       const char **why);
+                       const char **why, unsigned flags);
 
 /* The individual passes (each returns a new graph in *out). */
 BudStatus opt_fold(BudContext *ctx, const IrGraph *in, IrGraph **out);

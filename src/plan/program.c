@@ -177,13 +177,14 @@ static void prog_explain(const ProgBuild *b, StrBuf *sb) {
     if (!(ptr)) ok = false;                                                                        \
   } while (0)
 
-BudStatus program_build(BudContext *ctx, IrGraph *g, BudProgram **out, StrBuf *explain) {
-  *out = NULL;
+/* One attempt: fusion with `fuse_flags`, buffers, groups, plans into a new program (b->prog, with
+ * b's arrays in its arena). On failure b->prog is freed and NULL. */
+static BudStatus prog_build_once(BudContext *ctx, IrGraph *g, unsigned fuse_flags, ProgBuild *b_) {
+  ProgBuild b;
+  memset(&b, 0, sizeof b);
   BudProgram *prog = calloc(1, sizeof *prog);
   if (!prog) return bud_fail(ctx, BUD_ERR_NOMEM, "out of memory building a program");
   arena_init(&prog->arena);
-  ProgBuild b;
-  memset(&b, 0, sizeof b);
   b.ctx = ctx;
   b.g = g;
   b.prog = prog;
@@ -200,7 +201,7 @@ BudStatus program_build(BudContext *ctx, IrGraph *g, BudProgram **out, StrBuf *e
   PROG_ALLOC(prog->input_shapes, g->ninputs);
   PROG_ALLOC(prog->output_names, g->noutputs);
   BudStatus st = ok ? BUD_OK : bud_fail(ctx, BUD_ERR_NOMEM, "out of memory building a program");
-  if (st == BUD_OK) st = opt_fuse_why(ctx, g, b.group, &b.ngroups, b.why);
+  if (st == BUD_OK) st = opt_fuse_why(ctx, g, b.group, &b.ngroups, b.why, fuse_flags);
   if (st == BUD_OK) {
     prog->ninputs = g->ninputs;
     prog->noutputs = g->noutputs;
@@ -239,21 +240,33 @@ BudStatus program_build(BudContext *ctx, IrGraph *g, BudProgram **out, StrBuf *e
     grp->in_buf[1] = -1;
     grp->out_buf = prog->output_buf[o];
   }
+  if (st != BUD_OK) {
+    program_free(prog); /* prog->graph is still NULL: the caller keeps g */
+    b.prog = NULL;
+  }
+  *b_ = b;
+  return st;
+}
+
+BudStatus program_build(BudContext *ctx, IrGraph *g, BudProgram **out, StrBuf *explain) {
+  *out = NULL;
+  ProgBuild b;
+  BudStatus st = prog_build_once(ctx, g, 0, &b);
+  /* Merged groups may touch more arrays than one kernel can; unmerged ones only as many as the
+   * graph's nodes themselves need. */
+  if (st == BUD_ERR_LIMIT) st = prog_build_once(ctx, g, OPT_FUSE_NO_MERGE, &b);
+  if (st != BUD_OK) return st;
   const char *debug = getenv("BUD_DEBUG");
-  if (st == BUD_OK && (opt_debug_wants(debug, "fuse") || opt_debug_wants(debug, "plan"))) {
+  if (opt_debug_wants(debug, "fuse") || opt_debug_wants(debug, "plan")) {
     StrBuf dump;
     sb_init(&dump);
     prog_explain(&b, &dump);
     fputs(dump.data ? dump.data : "", stderr);
     sb_free(&dump);
   }
-  if (st == BUD_OK && explain) prog_explain(&b, explain);
-  if (st != BUD_OK) {
-    program_free(prog); /* prog->graph is still NULL: the caller keeps g */
-    return st;
-  }
-  prog->graph = g;
-  *out = prog;
+  if (explain) prog_explain(&b, explain);
+  b.prog->graph = g;
+  *out = b.prog;
   return BUD_OK;
 }
 
