@@ -84,6 +84,10 @@ static void test_help(void) {
   CHECK_EQ_INT(run("eval 'a' a=1 -o"), 2);
   CHECK_EQ_INT(run("cpu extra"), 2);
   CHECK_EQ_INT(run("demo -n 0"), 2);
+  CHECK_EQ_INT(run("demo -n 3000"), 0);
+  OUT_HAS("sum(a*b)");
+  OUT_HAS("1 fused group");
+  OUT_HAS("GB/s");
   CHECK_EQ_INT(run("cpu"), 0);
   OUT_HAS("isa used:");
 }

@@ -314,6 +314,8 @@ static void test_truncation(BudContext *ctx) {
         if (st == BUD_OK) bud_array_free(&a);
       }
       free(buf);
+      /* Through a file: every offset in the prefix, then a spread of offsets (file I/O is slow). */
+      if (cut > 16 && cut % 13 != 0 && cut != n - 1) continue;
       FILE *f = fopen(path, "wb");
       fwrite(orig, 1, cut, f);
       fclose(f);
