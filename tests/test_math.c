@@ -160,6 +160,101 @@ static void test_f32(MathFn fn, long n) {
   }
 }
 
+static long double ref_f64(MathFn fn, double x, double y) {
+  long double lx = x, ly = y;
+  switch (fn) {
+  case MATH_exp: return expl(lx);
+  case MATH_exp2: return exp2l(lx);
+  case MATH_expm1: return expm1l(lx);
+  case MATH_log: return logl(lx);
+  case MATH_log2: return log2l(lx);
+  case MATH_log10: return log10l(lx);
+  case MATH_log1p: return log1pl(lx);
+  case MATH_sin: return sinl(lx);
+  case MATH_cos: return cosl(lx);
+  case MATH_tan: return tanl(lx);
+  case MATH_tanh: return tanhl(lx);
+  case MATH_sinh: return sinhl(lx);
+  case MATH_cosh: return coshl(lx);
+  case MATH_arcsin: return asinl(lx);
+  case MATH_arccos: return acosl(lx);
+  case MATH_arctan: return atanl(lx);
+  case MATH_arctan2: return atan2l(lx, ly);
+  case MATH_arcsinh: return asinhl(lx);
+  case MATH_arccosh: return acoshl(lx);
+  case MATH_arctanh: return atanhl(lx);
+  case MATH_pow: return powl(lx, ly);
+  case MATH_hypot: return hypotl(lx, ly);
+  case MATH_cbrt: return cbrtl(lx);
+  case MATH_erf: return erfl(lx);
+  case MATH_sigmoid: return 1.0L / (1.0L + expl(-lx));
+  case MATH_FN_COUNT: break;
+  }
+  return NAN;
+}
+
+static double rnd_bits_f64(void) {
+  uint64_t u = rnd64();
+  double d;
+  memcpy(&d, &u, 8);
+  return d;
+}
+
+static const double special_f64[] = {
+    0.0, -0.0, 1.0, -1.0, 2.0, 0.5, 3.0, 10.0, 1000.0, 0.1, 1e-300, -1e-300,
+    INFINITY, -INFINITY, NAN, DBL_MIN, -DBL_MIN, 0x1p-1074, 0x1.fffffffffffffp-1023, DBL_MAX,
+    -DBL_MAX, DBL_EPSILON, 1.0 + DBL_EPSILON, 1.0 - DBL_EPSILON / 2, 709.782712893384,
+    709.7827128933841, -708.3964185322641, -745.1332191019411, -745.1332191019412, -746.0,
+    1023.9999999999999, 1024.0, -1022.0, -1074.0, -1075.0, -1075.5, 0.6931471805599453, 7.0, 100.0,
+    0x1.6a09e667f3bcdp-1, 0x1.6a09e667f3bccp-1, 0x1.0000000000001p+0, 0x1.fffffffffffffp-1,
+};
+
+/* float64: random bit patterns and the interesting range against long double libm. */
+static void test_f64(MathFn fn, long n) {
+  const MathProg *p = math_prog(fn, BUD_FLOAT64);
+  if (!p) return;
+  static double x[CHUNK], y[CHUNK], r[CHUNK];
+  double lo, hi, maxe = 0, wx = 0, wr = 0;
+  long double wref = 0;
+  long nbad_special = 0, ntab_bad = 0, cnt = 0;
+  range_of(fn, &lo, &hi);
+  if (fn == MATH_exp2) lo = -1080, hi = 1030;
+  if (fn == MATH_exp) lo = -750, hi = 712;
+  int nsp = (int)BUD_ARRAY_LEN(special_f64);
+  for (long done = -nsp; done < n; done += CHUNK) {
+    int m = 0;
+    if (done < 0) {
+      for (; m < nsp; m++) x[m] = special_f64[m], y[m] = 0;
+    } else {
+      m = (int)(n - done < CHUNK ? n - done : CHUNK);
+      for (int i = 0; i < m; i++) {
+        x[i] = (i & 1) ? rnd_bits_f64() : lo + (hi - lo) * rnd_unit();
+        y[i] = 0;
+      }
+    }
+    math_eval_fn(fn, BUD_FLOAT64, r, x, y, m);
+    for (int i = 0; i < m; i++) {
+      long double ref = ref_f64(fn, x[i], y[i]);
+      double e = math_ulp_err_f64(r[i], ref);
+      cnt++;
+      if (e > maxe) maxe = e, wx = x[i], wr = r[i], wref = ref;
+      double rr = (double)ref;
+      if (done < 0 && (rr == 0 || isinf(rr)) && !isnan(r[i]) && (r[i] != rr || signbit(r[i]) != signbit(rr)))
+        if (nbad_special++ < 8) fprintf(stderr, "  %s(%a) = %a, want %a\n", math_fn_name(fn), x[i], r[i], rr);
+      if (i % 61 == 0) {
+        double t = math_prog_run(p, x[i], y[i]);
+        if (memcmp(&t, &r[i], 8) != 0 && ntab_bad++ < 4)
+          fprintf(stderr, "  %s(%a): C %a table %a\n", math_fn_name(fn), x[i], r[i], t);
+      }
+    }
+  }
+  printf("  %-8s float64 program max %.3f ULP over %ld inputs (worst %s(%a) = %a, ref %La)\n",
+         math_fn_name(fn), maxe, cnt, math_fn_name(fn), wx, wr, wref);
+  CHECK_MSG(maxe <= 1.0, "%s float64: %.3f ULP", math_fn_name(fn), maxe);
+  CHECK_MSG(nbad_special == 0, "%s float64: %ld special values differ", math_fn_name(fn), nbad_special);
+  CHECK_MSG(ntab_bad == 0, "%s float64: table vs C: %ld differ", math_fn_name(fn), ntab_bad);
+}
+
 /* The tables are well formed: values defined before use, one OUT at the end. */
 static void test_tables(void) {
   for (int f = 0; f < MATH_FN_COUNT; f++) {
@@ -188,5 +283,6 @@ int main(void) {
   for (int f = 0; f < MATH_FN_COUNT; f++) nprog += math_prog((MathFn)f, BUD_FLOAT32) != NULL;
   for (int f = 0; f < MATH_FN_COUNT; f++)
     if (math_prog((MathFn)f, BUD_FLOAT32)) test_f32((MathFn)f, total / nprog);
+  for (int f = 0; f < MATH_FN_COUNT; f++) test_f64((MathFn)f, MT_SAN ? 10000 : 200000);
   return check_done("math");
 }

@@ -303,3 +303,63 @@ MP_MID(sigmoid_f32, sigmoid, BUD_FLOAT32, 1)
 #undef MP_PHASE
 MP_END(sigmoid_f32, sigmoid, BUD_FLOAT32, 1)
 #undef MP_NAME
+
+#define MP_NAME exp_f64
+MP_BEGIN(exp_f64, exp, BUD_FLOAT64, 1)
+#define MP_PHASE 1
+#include "math/p_exp_f64.def"
+#undef MP_PHASE
+MP_MID(exp_f64, exp, BUD_FLOAT64, 1)
+#define MP_PHASE 2
+#include "math/p_exp_f64.def"
+#undef MP_PHASE
+MP_END(exp_f64, exp, BUD_FLOAT64, 1)
+#undef MP_NAME
+
+#define MP_NAME exp2_f64
+MP_BEGIN(exp2_f64, exp2, BUD_FLOAT64, 1)
+#define MP_PHASE 1
+#include "math/p_exp2_f64.def"
+#undef MP_PHASE
+MP_MID(exp2_f64, exp2, BUD_FLOAT64, 1)
+#define MP_PHASE 2
+#include "math/p_exp2_f64.def"
+#undef MP_PHASE
+MP_END(exp2_f64, exp2, BUD_FLOAT64, 1)
+#undef MP_NAME
+
+#define MP_NAME log_f64
+MP_BEGIN(log_f64, log, BUD_FLOAT64, 1)
+#define MP_PHASE 1
+#include "math/p_log_f64.def"
+#undef MP_PHASE
+MP_MID(log_f64, log, BUD_FLOAT64, 1)
+#define MP_PHASE 2
+#include "math/p_log_f64.def"
+#undef MP_PHASE
+MP_END(log_f64, log, BUD_FLOAT64, 1)
+#undef MP_NAME
+
+#define MP_NAME log2_f64
+MP_BEGIN(log2_f64, log2, BUD_FLOAT64, 1)
+#define MP_PHASE 1
+#include "math/p_log2_f64.def"
+#undef MP_PHASE
+MP_MID(log2_f64, log2, BUD_FLOAT64, 1)
+#define MP_PHASE 2
+#include "math/p_log2_f64.def"
+#undef MP_PHASE
+MP_END(log2_f64, log2, BUD_FLOAT64, 1)
+#undef MP_NAME
+
+#define MP_NAME log10_f64
+MP_BEGIN(log10_f64, log10, BUD_FLOAT64, 1)
+#define MP_PHASE 1
+#include "math/p_log10_f64.def"
+#undef MP_PHASE
+MP_MID(log10_f64, log10, BUD_FLOAT64, 1)
+#define MP_PHASE 2
+#include "math/p_log10_f64.def"
+#undef MP_PHASE
+MP_END(log10_f64, log10, BUD_FLOAT64, 1)
+#undef MP_NAME
