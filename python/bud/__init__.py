@@ -15,7 +15,7 @@ __version__ = _bud.version()
 
 __all__ = [
     "evaluate", "re_evaluate", "compile", "Expr", "set_num_threads", "get_num_threads",
-    "detect_number_of_cores", "explain", "stats", "cpu_info", "ufuncs",
+    "detect_number_of_cores", "explain", "stats", "cpu_info", "ufuncs", "jit", "TraceError",
 ]
 
 # ---- evaluate (numexpr's interface) ----------------------------------------------------------
@@ -124,3 +124,9 @@ def cpu_info():
 from ._ufuncs import _install  # noqa: E402
 
 ufuncs = _install(globals(), _bud.ops())
+
+# ---- @bud.jit ----------------------------------------------------------------------------------
+
+from ._jit import TraceError, jit, _setup as _jit_setup  # noqa: E402
+
+_jit_setup(_bud.ops(), globals())
