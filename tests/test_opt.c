@@ -698,6 +698,51 @@ static void test_fuse_operand_limit(void) {
   }
 }
 
+/* plan_lower: equal constants (by dtype and bits) become one LK_CONST, a buffer read by several
+ * nodes one LK_LOAD; -0.0 and 0.0 stay two constants. */
+static void test_lower_dedupe(void) {
+  IrGraph *g = ir_graph_new(ctx);
+  int32_t a = in_f64(g, "a", 1, 8, 0);
+  int32_t x = op2(g, OP_mul, a, F64(2));
+  int32_t y = op2(g, OP_add, a, F64(2));
+  int32_t z = op2(g, OP_sub, op2(g, OP_add, x, y), F64(0.0));
+  ir_output(g, "o", op2(g, OP_add, z, F64(-0.0)));
+  BudProgram *prog = NULL;
+  BudStatus st = program_build(ctx, g, &prog, NULL);
+  CHECK_MSG(st == BUD_OK, "%s", ctx->errmsg);
+  if (st != BUD_OK) {
+    ir_graph_free(g);
+    return;
+  }
+  const Plan *p = &prog->groups[0].plan;
+  int count[5] = {0};
+  for (int i = 0; i < p->ninsts; i++)
+    count[p->insts[i].kind]++;
+  CHECK_EQ_INT(count[LK_LOAD], 1);
+  CHECK_EQ_INT(count[LK_CONST], 3); /* 2.0, 0.0, -0.0 */
+  CHECK_EQ_INT(p->nconsts, 3);
+  CHECK_EQ_INT(count[LK_OP], 5);
+  CHECK_EQ_INT(count[LK_STORE], 1);
+  CHECK_EQ_INT(p->nvregs, 9);           /* 1 load + 3 consts + 5 ops */
+  for (int i = 0; i < p->ninsts; i++) { /* SSA: operands defined before use */
+    const LInst *in = &p->insts[i];
+    for (int k = 0; k < 3; k++)
+      if (in->src[k] >= 0) {
+        bool defined = false;
+        for (int j = 0; j < i; j++)
+          defined |= p->insts[j].dst == in->src[k];
+        CHECK(defined);
+      }
+  }
+  StrBuf sb;
+  sb_init(&sb);
+  plan_print(p, &sb);
+  CHECK(sb.data && strstr(sb.data, "v2:float64 = multiply v0, v1\n") != NULL);
+  CHECK(sb.data && strstr(sb.data, "store @1 <- v8\n") != NULL);
+  sb_free(&sb);
+  program_free(prog);
+}
+
 /* ---- the pipeline ------------------------------------------------------------------------------
  */
 
@@ -740,6 +785,7 @@ int main(void) {
   test_fuse();
   test_fuse_random();
   test_fuse_operand_limit();
+  test_lower_dedupe();
   test_pipeline();
   return check_done("test_opt");
 }

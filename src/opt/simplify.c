@@ -5,7 +5,7 @@
  *   preserves:  every result bit for bit, for every input (NaN, -0.0, inf, integer wrap), and
  *               every node's dtype and shape: a node is replaced by another only when both have
  *               the same dtype and shape. The rules:
- *                 x*1, 1*x, x/1 (floats), x**1       -> x
+ *                 x*1, 1*x, x/1 (floats), x//1 (ints), x**1 -> x
  *                 x+0, 0+x, x-0 (ints and bools)     -> x
  *                 x-(+0.0), x+(-0.0), (-0.0)+x       -> x   (floats: x+(+0.0) maps -0.0 to +0.0,
  *                                                             so it is NOT an identity, kept)
@@ -61,6 +61,9 @@ static int32_t simp_identity(const OptRewrite *rw, const IrNode *n) {
     break;
   case OP_div:
     if (isf && simp_const_is(rw, b, 1)) r = a;
+    break;
+  case OP_floordiv:
+    if (!isf && simp_const_is(rw, b, 1)) r = a; /* floats: 2.5 // 1 is 2.0 */
     break;
   case OP_pow:
     if (simp_const_is(rw, b, 1)) r = a;
