@@ -363,3 +363,39 @@ MP_MID(log10_f64, log10, BUD_FLOAT64, 1)
 #undef MP_PHASE
 MP_END(log10_f64, log10, BUD_FLOAT64, 1)
 #undef MP_NAME
+
+#define MP_NAME sin_f64
+MP_BEGIN(sin_f64, sin, BUD_FLOAT64, 1)
+#define MP_PHASE 1
+#include "math/p_sin_f64.def"
+#undef MP_PHASE
+MP_MID(sin_f64, sin, BUD_FLOAT64, 1)
+#define MP_PHASE 2
+#include "math/p_sin_f64.def"
+#undef MP_PHASE
+MP_END(sin_f64, sin, BUD_FLOAT64, 1)
+#undef MP_NAME
+
+#define MP_NAME cos_f64
+MP_BEGIN(cos_f64, cos, BUD_FLOAT64, 1)
+#define MP_PHASE 1
+#include "math/p_cos_f64.def"
+#undef MP_PHASE
+MP_MID(cos_f64, cos, BUD_FLOAT64, 1)
+#define MP_PHASE 2
+#include "math/p_cos_f64.def"
+#undef MP_PHASE
+MP_END(cos_f64, cos, BUD_FLOAT64, 1)
+#undef MP_NAME
+
+#define MP_NAME arctan_f64
+MP_BEGIN(arctan_f64, arctan, BUD_FLOAT64, 1)
+#define MP_PHASE 1
+#include "math/p_arctan_f64.def"
+#undef MP_PHASE
+MP_MID(arctan_f64, arctan, BUD_FLOAT64, 1)
+#define MP_PHASE 2
+#include "math/p_arctan_f64.def"
+#undef MP_PHASE
+MP_END(arctan_f64, arctan, BUD_FLOAT64, 1)
+#undef MP_NAME
