@@ -136,13 +136,13 @@ static void cli_scan_width(PrintFmt *pf, const char *p) {
 }
 
 typedef struct LineState {
-  FILE *f;
+  StrBuf *f; /* the text; trailing spaces of wrapped lines are dropped when it is written */
   int col;
 } LineState;
 
 static void cli_rows(const BudArray *a, const PrintFmt *pf, int axis, const char *p, LineState *ls) {
   int64_t n = a->shape[axis];
-  fputc('[', ls->f);
+  sb_puts(ls->f, "[");
   ls->col++;
   if (axis == a->ndim - 1) {
     for (int64_t i = 0; i < n; i++) {
@@ -156,34 +156,33 @@ static void cli_rows(const BudArray *a, const PrintFmt *pf, int axis, const char
       }
       int w = (int)strlen(text) + (i > 0 ? 1 : 0);
       if (i > 0 && ls->col + w + 1 > CLI_LINEWIDTH) {
-        fprintf(ls->f, "\n%*s", axis + 1, "");
+        sb_printf(ls->f, "\n%*s", axis + 1, "");
         ls->col = axis + 1;
-        fputs(text, ls->f);
+        sb_puts(ls->f, text);
         ls->col += (int)strlen(text);
       } else {
-        if (i > 0) fputc(' ', ls->f);
-        fputs(text, ls->f);
+        if (i > 0) sb_puts(ls->f, " ");
+        sb_puts(ls->f, text);
         ls->col += w;
       }
     }
   } else {
     int blank = a->ndim - axis - 2; /* blank lines between blocks, as NumPy */
     for (int64_t i = 0; i < n; i++) {
-      if (i > 0) {
-        fputc(',', ls->f);
-        for (int k = 0; k <= blank; k++) fputc('\n', ls->f);
-        fprintf(ls->f, "%*s", axis + 1, "");
+      if (i > 0) { /* NumPy's str(): rows separated by newlines only */
+        for (int k = 0; k <= blank; k++) sb_puts(ls->f, "\n");
+        sb_printf(ls->f, "%*s", axis + 1, "");
         ls->col = axis + 1;
       }
       if (pf->summarise && n > 2 * CLI_EDGE && i == CLI_EDGE) {
-        fputs("...", ls->f);
+        sb_puts(ls->f, "...");
         i = n - CLI_EDGE - 1;
         continue;
       }
       cli_rows(a, pf, axis + 1, p + i * a->strides[axis], ls);
     }
   }
-  fputc(']', ls->f);
+  sb_puts(ls->f, "]");
   ls->col++;
 }
 
@@ -223,7 +222,18 @@ void cli_print_array(FILE *f, const BudArray *a) {
   }
   cli_walk(a, &pf, 0, a->data, cli_scan_width);
   if (pf.dt == BUD_BOOL && pf.int_w < 5) pf.int_w = 5;
-  LineState ls = {f, 0};
+  StrBuf sb;
+  sb_init(&sb);
+  LineState ls = {&sb, 0};
   cli_rows(a, &pf, 0, a->data, &ls);
-  fputc('\n', f);
+  if (!sb.data) return; /* out of memory */
+  for (size_t i = 0, start = 0; i <= sb.len; i++) {
+    if (i < sb.len && sb.data[i] != '\n') continue;
+    size_t end = i;
+    while (end > start && sb.data[end - 1] == ' ') end--;
+    fwrite(sb.data + start, 1, end - start, f);
+    fputc('\n', f);
+    start = i + 1;
+  }
+  sb_free(&sb);
 }
