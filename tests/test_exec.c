@@ -100,7 +100,8 @@ static void test_broadcast_2d(void) {
   int bad = 0;
   for (int i = 0; i < 3; i++)
     for (int j = 0; j < 4; j++)
-      bad += ((int32_t *)out[0].data)[i * 4 + j] != (int32_t)((uint32_t)(a[i] * b[j]) + 2147483647u);
+      bad += ((int32_t *)out[0].data)[i * 4 + j] !=
+             (int32_t)((uint32_t)(a[i] * b[j]) + 2147483647u);
   CHECK_EQ_INT(bad, 0);
   bud_array_free(&out[0]);
 
@@ -123,7 +124,8 @@ static void test_broadcast_2d(void) {
 /* ---- reductions ------------------------------------------------------------------------------ */
 
 typedef enum { R_SUM, R_PROD, R_MIN, R_MAX, R_MEAN, R_ARGMIN, R_ARGMAX, R_ANY, R_ALL } RKind;
-static const char *rnames[] = {"sum", "prod", "min", "max", "mean", "argmin", "argmax", "any", "all"};
+static const char *rnames[] = {"sum",    "prod",   "min", "max", "mean",
+                               "argmin", "argmax", "any", "all"};
 
 /* Reference over n doubles at p with stride st (elements). */
 static double ref_reduce(RKind k, const double *p, int64_t n, int64_t st) {
@@ -427,6 +429,44 @@ static void test_dot(void) {
   bud_array_free(&out[0]);
 }
 
+/* Programs of several groups (temporaries between them, 0-d results broadcast back, several
+ * outputs); expected values from NumPy 1.24 for x = ((i*5) % 7 for i in 0..11).reshape(3,4). */
+static void test_multi_group(void) {
+  double x[12];
+  for (int i = 0; i < 12; i++) x[i] = (i * 5) % 7;
+  int64_t sh[2] = {3, 4};
+  BudArray in[1] = {viewn(x, BUD_FLOAT64, 2, sh, NULL)};
+  const char *names[1] = {"x"};
+  static const struct { const char *src; int n; double want[12]; } cases[] = {
+      {"x - mean(x)", 12, {-3, 2, 0, -2, 3, 1, -1, -3, 2, 0, -2, 3}},
+      {"sum(x, axis=1) + 1", 3, {10, 13, 16}},
+      {"max(x, axis=0) - min(x, axis=0)", 4, {6, 2, 2, 6}},
+      {"where(x > 3, x, 0)", 12, {0, 5, 0, 0, 6, 4, 0, 0, 5, 0, 0, 6}},
+      {"x / sum(x, axis=0) * 264",
+       12,
+       {0, 110, 132, 264.0 / 7, 144, 88, 88, 0, 120, 66, 44, 264.0 * 6 / 7}},
+  };
+  for (size_t c = 0; c < BUD_ARRAY_LEN(cases); c++) {
+    BudArray out[1];
+    memset(out, 0, sizeof out);
+    CHECK_EQ_INT(run(cases[c].src, 1, names, in, 1, out), BUD_OK);
+    if (!out[0].data) continue;
+    int bad = 0;
+    for (int i = 0; i < cases[c].n; i++)
+      bad += !same_value(((double *)out[0].data)[i], cases[c].want[i]) &&
+             fabs(((double *)out[0].data)[i] - cases[c].want[i]) > 1e-12;
+    CHECK_MSG(bad == 0, "%s: %d wrong", cases[c].src, bad);
+    bud_array_free(&out[0]);
+  }
+  BudArray out[3];
+  memset(out, 0, sizeof out);
+  CHECK_EQ_INT(run("y = x * 2; s = sum(y, axis=0); m = argmax(y)", 1, names, in, 3, out), BUD_OK);
+  static const double s_want[4] = {22, 24, 12, 14};
+  for (int j = 0; j < 4 && out[1].data; j++) CHECK(((double *)out[1].data)[j] == s_want[j]);
+  if (out[2].data) CHECK_EQ_INT(((int64_t *)out[2].data)[0], 4);
+  for (int o = 0; o < 3; o++) bud_array_free(&out[o]);
+}
+
 /* ---- the executor's own checks --------------------------------------------------------------- */
 
 static void test_exec_errors(void) {
@@ -466,6 +506,7 @@ int main(void) {
   test_empty();
   test_alias();
   test_dot();
+  test_multi_group();
   test_exec_errors();
   bud_context_free(ctx);
   return check_done("exec");

@@ -145,6 +145,35 @@ static void test_coverage(void) {
       CHECK_MSG(seen[op], "no VM test for %s", op_info((Op)op)->name);
 }
 
+/* Constant folding casts with scalar_convert (ir/types.c); it must agree with the VM's casts (and
+ * so with NumPy) on every table value. */
+static void test_scalar_convert(void) {
+  int nbad = 0;
+  for (size_t i = 0; i < BUD_ARRAY_LEN(vm_cases); i++) {
+    const VmCase *c = &vm_cases[i];
+    if (c->op != OP_cast) continue;
+    for (int k = 0; k < c->n; k++) {
+      _Alignas(8) unsigned char in[8] = {0}, out[8] = {0};
+      pack(c->in_dt[0], in, &vm_pool[c->in_off[0] + k], 1);
+      Scalar v = scalar_convert(c->in_dt[0], c->out_dt, scalar_load(c->in_dt[0], in));
+      scalar_store(c->out_dt, out, v);
+      if (unpack1(c->out_dt, out) != vm_pool[c->out_off + k] &&
+          !(dtype_is_float(c->out_dt) && is_nan_bits(c->out_dt, unpack1(c->out_dt, out)) &&
+            is_nan_bits(c->out_dt, vm_pool[c->out_off + k]))) {
+        if (nbad++ < 5) {
+          char a[64], g[64], w[64];
+          fmt_bits(a, sizeof a, c->in_dt[0], vm_pool[c->in_off[0] + k]);
+          fmt_bits(g, sizeof g, c->out_dt, unpack1(c->out_dt, out));
+          fmt_bits(w, sizeof w, c->out_dt, vm_pool[c->out_off + k]);
+          fprintf(stderr, "  scalar_convert %s %s -> %s: %s, NumPy %s\n",
+                  dtype_info(c->in_dt[0])->name, a, dtype_info(c->out_dt)->name, g, w);
+        }
+      }
+    }
+  }
+  CHECK_MSG(nbad == 0, "scalar_convert differs from NumPy/the VM in %d casts", nbad);
+}
+
 static void test_errors(void) {
   BudContext ctx;
   memset(&ctx, 0, sizeof ctx);
@@ -201,6 +230,7 @@ static void test_inplace(void) {
 int main(void) {
   test_tables();
   test_coverage();
+  test_scalar_convert();
   test_errors();
   test_fma();
   test_inplace();
