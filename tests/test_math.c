@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "check.h"
 #include "math/math.h"
+#include "math/math_int.h"
 
 #include <float.h>
 #include <math.h>
@@ -276,7 +277,31 @@ static void test_tables(void) {
   }
 }
 
+/* The baseline build (SSE2 vectors, libm's fma) and the AVX2 + FMA build give the same bits. */
+static void test_isa_paths(void) {
+  enum { M = 1000 };
+  static double x[M], y[M], r1[M], r3[M];
+  for (int f = 0; f < MATH_FN_COUNT; f++) {
+    for (int d = 0; d < 2; d++) {
+      BudDType dt = d ? BUD_FLOAT64 : BUD_FLOAT32;
+      MathLoop base = math_c_loop_isa((MathFn)f, dt, false), v3 = math_c_loop_isa((MathFn)f, dt, true);
+      if (!base) continue;
+      for (int i = 0; i < M; i++) {
+        double a = (i & 1) ? -30 + 60 * rnd_unit() : (d ? rnd_bits_f64() : rnd_bits_f32());
+        double b = -4 + 8 * rnd_unit();
+        if (d) x[i] = a, y[i] = b;
+        else ((float *)x)[i] = (float)a, ((float *)y)[i] = (float)b;
+      }
+      base(r1, x, y, M);
+      v3(r3, x, y, M);
+      CHECK_MSG(memcmp(r1, r3, (size_t)M * (d ? 8 : 4)) == 0, "%s %s: baseline and AVX2+FMA differ",
+                math_fn_name((MathFn)f), d ? "float64" : "float32");
+    }
+  }
+}
+
 int main(void) {
+  test_isa_paths();
   test_tables();
   long total = MT_SAN ? 100000 : 10000000;
   int nprog = 0;

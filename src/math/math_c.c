@@ -128,8 +128,11 @@ static bool math_has_v3(void) {
 #endif
 }
 
-MathLoop math_c_loop(MathFn fn, BudDType dt) {
+MathLoop math_c_loop_isa(MathFn fn, BudDType dt, bool v3) {
   for (size_t i = 0; i < BUD_ARRAY_LEN(ml_table); i++)
-    if (ml_table[i].fn == fn && ml_table[i].dt == dt) return math_has_v3() ? ml_table[i].loop_v3 : ml_table[i].loop;
+    if (ml_table[i].fn == fn && ml_table[i].dt == dt)
+      return v3 && math_has_v3() ? ml_table[i].loop_v3 : ml_table[i].loop;
   return NULL;
 }
+
+MathLoop math_c_loop(MathFn fn, BudDType dt) { return math_c_loop_isa(fn, dt, true); }

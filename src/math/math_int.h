@@ -9,6 +9,8 @@
 typedef void (*MathLoop)(void *out, const void *a, const void *b, int64_t n);
 
 MathLoop math_c_loop(MathFn fn, BudDType dt); /* NULL: no program */
+/* v3: the AVX2 + FMA build when the CPU has it; else the baseline build (SSE2, libm's fma). */
+MathLoop math_c_loop_isa(MathFn fn, BudDType dt, bool v3);
 const MathProg *math_tab_prog(MathFn fn, BudDType dt);
 
 /* The escapes programs name (ESC rows): libm's double functions. */
