@@ -192,16 +192,7 @@ void cli_print_array(FILE *f, const BudArray *a) {
   pf.dt = a->dtype;
   pf.summarise = bud_array_size(a) > CLI_THRESHOLD;
   if (bud_array_size(a) == 0) {
-    fputs("[]", f);
-    if (a->ndim > 1) {
-      char sh[256];
-      int len = 0;
-      for (int d = 0; d < a->ndim; d++)
-        len += snprintf(sh + len, sizeof sh - (size_t)len, d ? ", %lld" : "%lld",
-                        (long long)a->shape[d]);
-      fprintf(f, " (shape (%s))", sh);
-    }
-    fputc('\n', f);
+    fputs("[]\n", f);
     return;
   }
   if (dtype_is_float(pf.dt)) {
@@ -217,6 +208,15 @@ void cli_print_array(FILE *f, const BudArray *a) {
   if (a->ndim == 0) {
     char t[400];
     cli_elem_text(&pf, a->data, t, sizeof t);
+    if (dtype_is_float(pf.dt) && isfinite(cli_value(pf.dt, a->data))) {
+      /* A scalar prints as NumPy's repr of it: shortest round-trip digits, "5.0" not "5.". */
+      double v = cli_value(pf.dt, a->data);
+      for (int prec = 1; prec <= 17; prec++) {
+        snprintf(t, sizeof t, "%.*g", prec, v);
+        if (cli_roundtrips(t, v, pf.dt)) break;
+      }
+      if (!strpbrk(t, ".e")) strcat(t, ".0");
+    }
     fprintf(f, "%s\n", t);
     return;
   }

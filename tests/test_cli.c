@@ -123,6 +123,10 @@ static void test_eval(BudContext *ctx) {
   CHECK_EQ_STR(out_text, "-3\n");
   CHECK_EQ_INT(run("eval '-x' x=3"), 2);
   ERR_HAS("unknown option '-x'");
+  CHECK_EQ_INT(run("eval '2.5 * 2'"), 0);
+  CHECK_EQ_STR(out_text, "5.0\n");
+  CHECK_EQ_INT(run("eval 'x / 3' x=1.0"), 0);
+  CHECK_EQ_STR(out_text, "0.3333333333333333\n");
   CHECK_EQ_INT(run("eval 'x * 2' x=1.25"), 0);
   CHECK_EQ_STR(out_text, "2.5\n");
   CHECK_EQ_INT(run("eval 'a > 1.5' a=a.npy"), 0);
