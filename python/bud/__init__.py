@@ -16,6 +16,7 @@ __version__ = _bud.version()
 __all__ = [
     "evaluate", "re_evaluate", "compile", "Expr", "set_num_threads", "get_num_threads",
     "detect_number_of_cores", "explain", "stats", "cpu_info", "ufuncs", "jit", "TraceError",
+    "asarray", "LazyArray", "eval_many",
 ]
 
 # ---- evaluate (numexpr's interface) ----------------------------------------------------------
@@ -130,3 +131,9 @@ ufuncs = _install(globals(), _bud.ops())
 from ._jit import TraceError, jit, _setup as _jit_setup  # noqa: E402
 
 _jit_setup(_bud.ops(), globals())
+
+# ---- lazy arrays ---------------------------------------------------------------------------------
+
+from ._lazy import LazyArray, asarray, eval_many, _setup as _lazy_setup  # noqa: E402
+
+_lazy_setup(_bud.ops())
