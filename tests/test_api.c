@@ -214,6 +214,19 @@ static void test_compile_run(BudContext *ctx) {
   for (int i = 0; i < N; i++) bad += b[i] != 2 * a[i] + 3 * bcopy[i];
   CHECK_EQ_INT(bad, 0);
   memcpy(b, bcopy, sizeof b);
+  /* Partial overlap: the output is b's memory shifted by one element (both directions). */
+  static float shifted[N + 1];
+  for (int dir = 0; dir < 2; dir++) {
+    memcpy(shifted + (dir ? 1 : 0), b, sizeof b);
+    BudArray Bs, Os;
+    bud_array_view(ctx, &Bs, shifted + (dir ? 1 : 0), BUD_FLOAT32, 1, &n, NULL);
+    bud_array_view(ctx, &Os, shifted + (dir ? 0 : 1), BUD_FLOAT32, 1, &n, NULL);
+    BudArray arr4[2] = {A, Bs};
+    CHECK_EQ_INT(bud_run(ctx, p, 2, arr4, 1, &Os), BUD_OK);
+    bad = 0;
+    for (int i = 0; i < N; i++) bad += shifted[i + (dir ? 0 : 1)] != 2 * a[i] + 3 * b[i];
+    CHECK_MSG(bad == 0, "overlap direction %d: %d wrong", dir, bad);
+  }
 
   /* Errors at run time. */
   CHECK_EQ_INT(bud_run(NULL, p, 2, arr, 1, &O), BUD_ERR_INVALID);
