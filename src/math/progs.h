@@ -399,3 +399,15 @@ MP_MID(arctan_f64, arctan, BUD_FLOAT64, 1)
 #undef MP_PHASE
 MP_END(arctan_f64, arctan, BUD_FLOAT64, 1)
 #undef MP_NAME
+
+#define MP_NAME expm1_f64
+MP_BEGIN(expm1_f64, expm1, BUD_FLOAT64, 1)
+#define MP_PHASE 1
+#include "math/p_expm1_f64.def"
+#undef MP_PHASE
+MP_MID(expm1_f64, expm1, BUD_FLOAT64, 1)
+#define MP_PHASE 2
+#include "math/p_expm1_f64.def"
+#undef MP_PHASE
+MP_END(expm1_f64, expm1, BUD_FLOAT64, 1)
+#undef MP_NAME
