@@ -1,6 +1,6 @@
 /* vm_math.c — the VM's float functions (the transcendentals through src/math's programs, which
  * the JIT emits from the same tables, so both agree bit for bit; libm where src/math has no
- * program: sinf/sin, ... in the dtype's own precision),
+ * program for the dtype: sin, pow, ... in the dtype's own precision),
  * NumPy's float floor_divide/remainder (npy_divmod), fma, the isnan/isinf/isfinite predicates
  * and casts between every pair of dtypes with NumPy 1.24's x86-64 results.
  * Entry points: vm_op_float1, vm_op_float2, vm_op_fma, vm_op_pred, vm_op_cast (vm_ops.h); each
@@ -36,6 +36,14 @@
       po_[i] = (TO)(EXPR);                                                                        \
     }                                                                                             \
   } while (0)
+
+/* Whether src/math has a program for op in dt: then the VM runs it (the JIT emits the same
+ * program, so both agree bit for bit); otherwise the VM calls libm, as NumPy does. */
+static bool vm_has_math_prog(Op op, BudDType dt) {
+  if (!(op_info(op)->flags & F_TRANSC)) return false;
+  MathFn fn = math_fn_of_op(op);
+  return fn != MATH_FN_COUNT && math_prog(fn, dt) != NULL;
+}
 
 /* ---- one-operand float functions ------------------------------------------------------------- */
 
@@ -80,7 +88,7 @@ VM_HOT static void vm_op_float1_loops(Op op, BudDType dt, void *out, const void 
 }
 
 void vm_op_float1(Op op, BudDType dt, void *out, const void *a, int64_t n) {
-  if ((op_info(op)->flags & F_TRANSC) && math_eval(op, dt, out, a, NULL, n)) return;
+  if (vm_has_math_prog(op, dt) && math_eval(op, dt, out, a, NULL, n)) return;
   vm_op_float1_loops(op, dt, out, a, n);
 }
 
@@ -159,7 +167,7 @@ VM_HOT static void vm_op_float2_loops(Op op, BudDType dt, void *out, const void 
 
 void vm_op_float2(Op op, BudDType dt, void *out, const void *a, const void *b,
                   int64_t n) {
-  if ((op_info(op)->flags & F_TRANSC) && math_eval(op, dt, out, a, b, n)) return;
+  if (vm_has_math_prog(op, dt) && math_eval(op, dt, out, a, b, n)) return;
   vm_op_float2_loops(op, dt, out, a, b, n);
 }
 
