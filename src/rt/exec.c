@@ -12,6 +12,7 @@
  */
 #include "rt/exec.h"
 
+#include "rt/kernel.h"
 #include "vm/vm.h"
 
 #include <stdio.h>
@@ -155,14 +156,17 @@ static void rt_contig_strides(View *v) {
 
 /* ---- GROUP_FUSED ----------------------------------------------------------------------------- */
 
-/* The JIT hook: the machine-code kernel for this group and these operand layouts, or NULL to run
- * the VM. Returns NULL until the back end's kernel cache (rt_kernel_get in rt/kernel.h) is linked
- * in: then this becomes `return rt_kernel_get(ctx, grp, layouts);` (layouts: rt_layout_of of each
- * operand's inner stride). */
+/* JIT HOOK: the machine-code kernel for this group and these operand layouts, or NULL to run the
+ * VM. Returns NULL until the back end's kernel cache (rt_kernel_get in rt/kernel.h) is linked in;
+ * then the last line becomes `return rt_kernel_get(ctx, grp, layouts);`. Reductions: a kernel
+ * accumulates into args->acc like vm_run_row does across calls, so a JIT float sum/mean must keep
+ * RedAcc's pairwise form (partial sums pushed into cascade/nblocks) for vm_reduce_finish. */
 static BudKernelFn rt_group_kernel(BudContext *ctx, Group *grp, const int64_t *inner_strides) {
+  uint8_t layouts[BUD_MAX_OPERANDS];
+  for (int s = 0; s < grp->plan.noperands && s < BUD_MAX_OPERANDS; s++)
+    layouts[s] = rt_layout_of(inner_strides[s], (BudDType)grp->plan.operands[s].dtype);
   BUD_UNUSED(ctx);
-  BUD_UNUSED(grp);
-  BUD_UNUSED(inner_strides);
+  BUD_UNUSED(layouts);
   return NULL;
 }
 
