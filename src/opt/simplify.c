@@ -2,20 +2,29 @@
  *
  * Contract.
  *   requires:   a verified graph (operands of element-wise nodes already carry the loop dtype).
- *   preserves:  every result bit for bit, for every input (NaN, -0.0, inf, integer wrap), and
+ *   preserves:  every result bit for bit, for every input (-0.0, inf, integer wrap), except the
+ *               payload and sign of NaNs (a NaN stays a NaN: x*1 quiets a signalling NaN, x
+ *               does not; NumPy's own loops differ the same way), and
  *               every node's dtype and shape: a node is replaced by another only when both have
  *               the same dtype and shape. The rules:
  *                 x*1, 1*x, x/1 (floats), x//1 (ints), x**1 -> x
  *                 x+0, 0+x, x-0 (ints and bools)     -> x
  *                 x-(+0.0), x+(-0.0), (-0.0)+x       -> x   (floats: x+(+0.0) maps -0.0 to +0.0,
  *                                                             so it is NOT an identity, kept)
- *                 x**2 -> x*x   (NumPy computes a**2 as square(a); glibc pow(x,2) == x*x too)
- *                 x**-1 -> 1/x  (floats; NumPy's reciprocal; glibc pow(x,-1) == 1/x)
+ *                 x**2 -> x*x, x**-1 -> 1/x (floats), x**0.5 -> sqrt(x) (float arrays):
+ *                   NumPy's own semantics. For `array ** scalar` NumPy never calls pow with
+ *                   these exponents: it computes square, reciprocal and sqrt (and for integer
+ *                   arrays, ** 2 is square). The rewrite makes Bud bit-exact with NumPy where a
+ *                   pow routine would not be: pow(-0.0, 0.5) is +0.0 but NumPy's a**0.5 gives
+ *                   -0.0 (sqrt), and the VM's pow is not correctly rounded everywhere. x**0.5
+ *                   applies only to arrays that are float in NumPy (not 0-d: a NumPy scalar
+ *                   uses pow; not a cast of an integer array: NumPy uses pow there too); x*x
+ *                   and 1/x agree with glibc's pow for every input, so they apply everywhere.
  *                 -(-x), ~~x, cast of x to its own dtype -> x
  *                 where(c,x,x), where(True,x,y), where(False,y,x) -> x
  *                 x&x, x|x, minimum(x,x), maximum(x,x) -> x
- *               Not rules (they change some result): x*0 on floats (NaN, inf, -0.0),
- *               x**0.5 -> sqrt (pow(-0.0,0.5) is +0.0, sqrt(-0.0) is -0.0), x-x, x/x.
+ *               Not rules (they change some result): x*0 on floats (NaN, inf, -0.0), x-x,
+ *               x/x, x**0.5 on 0-d values (pow(-0.0,0.5) is +0.0, sqrt(-0.0) is -0.0).
  *   terminates: one forward walk; each node is rewritten once, looking only at operands that are
  *               already final, so chains (-(-(-(-x))))) collapse in the same walk.
  */
@@ -129,8 +138,17 @@ static int32_t simp_const(OptRewrite *rw, BudDType dt, double v) {
   return opt_rw_append(rw, &c);
 }
 
-/* Strength reductions that build a new node: x**2 -> x*x, x**-1 -> 1/x. False when no rule
- * applies; else true with *nid the new id or a negative status. */
+/* Is new node x an array that NumPy sees as a float array (not 0-d, not an integer array cast
+ * to float by the loop's type resolution)? */
+static bool simp_numpy_float_array(const OptRewrite *rw, int32_t x) {
+  const IrNode *n = opt_rw_node(rw, x);
+  if (!dtype_is_float(n->dtype) || n->shape.ndim == 0) return false;
+  return n->op != OP_cast || dtype_is_float(opt_rw_node(rw, n->in[0])->dtype);
+}
+
+/* Rewrites of pow with NumPy's exponents (see the contract): x**2 -> x*x, x**-1 -> 1/x,
+ * x**0.5 -> sqrt(x). False when no rule applies; else true with *nid the new id or a negative
+ * status. */
 static bool simp_rebuild(OptRewrite *rw, const IrNode *n, int32_t *nid) {
   if (n->op != OP_pow || n->nin != 2) return false;
   int32_t x = n->in[0], e = n->in[1];
@@ -148,6 +166,13 @@ static bool simp_rebuild(OptRewrite *rw, const IrNode *n, int32_t *nid) {
     m.in[0] = one;
     m.in[1] = x;
     *nid = one < 0 ? one : opt_rw_append(rw, &m);
+    return true;
+  }
+  if (simp_numpy_float_array(rw, x) && simp_const_is(rw, e, 0.5)) {
+    m.op = OP_sqrt;
+    m.nin = 1;
+    m.in[1] = 0;
+    *nid = opt_rw_append(rw, &m);
     return true;
   }
   return false;
