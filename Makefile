@@ -10,7 +10,8 @@ ifeq ($(origin CC),default)
 endif
 PREFIX ?= /usr/local
 PYTHON ?= /usr/bin/python3
-B := build/$(MODE)-$(notdir $(CC))
+BUILDROOT ?= build
+B := $(BUILDROOT)/$(MODE)-$(notdir $(CC))
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wvla
 BASEFLAGS := -std=c11 $(WARN) -Iinclude -Isrc -fPIC -pthread -fno-strict-aliasing
@@ -103,4 +104,4 @@ format:
 	clang-format -i $(LIB_SRC) $(CLI_SRC) $(TEST_SRC) $(wildcard src/*/*.h include/*.h)
 
 clean:
-	rm -rf build
+	rm -rf $(BUILDROOT)

@@ -31,7 +31,8 @@ stage() { # stage NAME COMMAND...
   else fail=$((fail + 1)); failed+=("$name"); echo "== $name: FAILED ($((SECONDS - t0)) s)"; fi
 }
 
-rm -rf build
+export BUILDROOT=${BUILDROOT:-build}
+rm -rf "$BUILDROOT"
 stage "gcc release: build"  make -s -j"$JOBS" MODE=release CC=gcc all
 stage "gcc release: tests"  make -s MODE=release CC=gcc test
 stage "asan+ubsan: build"   make -s -j"$JOBS" MODE=asan CC=gcc all
