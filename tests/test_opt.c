@@ -404,7 +404,7 @@ static void test_identities_on_vm(void) {
 #define RULE(rule, cond)                                                                           \
   CHECK_MSG(cond, "%s on %s differs at element %d", rule, dtype_info(dt)->name, bad)
     /* (x**2 -> x*x, x**-1 -> 1/x, x**0.5 -> sqrt are NumPy's definitions of those powers, not
-     * identities of a pow routine: the VM's pow is not correctly rounded everywhere.) */
+     * identities of a pow routine: a pow routine need not be correctly rounded.) */
     /* x**1 == x, x*1 == x, 1*x == x */
     vm_eval2(OP_pow, dt, x, one, r1);
     RULE("x**1 -> x", same_bits(dt, r1, x, &bad));
