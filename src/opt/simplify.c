@@ -16,7 +16,7 @@
  *                   these exponents: it computes square, reciprocal and sqrt (and for integer
  *                   arrays, ** 2 is square). The rewrite makes Bud bit-exact with NumPy where a
  *                   pow routine would not be: pow(-0.0, 0.5) is +0.0 but NumPy's a**0.5 gives
- *                   -0.0 (sqrt), and a pow routine need not be correctly rounded.      x**0.5
+ *                   -0.0 (sqrt), and a pow routine need not be correctly rounded. x**0.5
  *                   applies only to arrays that are float in NumPy (not 0-d: a NumPy scalar
  *                   uses pow; not a cast of an integer array: NumPy uses pow there too); x*x
  *                   and 1/x agree with glibc's pow for every input, so they apply everywhere.
