@@ -1,0 +1,728 @@
+/* jit.c — the x86-64 code generator: one Plan + operand layouts + ISA path -> a kernel with the
+ * ABI void k(const BudKArgs *args /rdi/, int64_t begin /rsi/, int64_t end /rdx/).
+ *
+ * Shape of every kernel:
+ *   prologue   push rbp; frame aligned to 64 (vreg slots, tail masks, SSE2 tail buffers); operand
+ *              pointers into GPRs (rax rcx r8-r10 rbx r12-r15; more operands reload from args);
+ *              loop invariants (constants from the RIP-relative pool, stride-0 operands, ops on
+ *              those) computed once, kept in registers ("pinned") or stack slots
+ *   main       while i + U*L <= end: U copies of the body (U = sched.unroll), prefetch, and
+ *              non-temporal stores when the schedule asks and the outputs are aligned
+ *   one        while i + L <= end: one copy
+ *   tail       one masked copy for the last 1..L-1 elements: vmaskmov (AVX2), opmask k7
+ *              (AVX-512), or through zeroed stack buffers (SSE2) — no scalar remainder loop
+ *   epilogue   sfence if NT; vzeroupper; ret
+ * i (rsi) counts elements; an operand of element size z is addressed [base + rsi*z + disp].
+ * L = vector bytes / widest lane, so every value of a step has L lanes: with float64 present an
+ * AVX2 float32 value lives in an xmm.
+ *
+ * Register allocation: linear scan over each straight-line segment (the plan is SSA and each
+ * body copy is independent), reusing a register at a source's last use; when none is free, the
+ * live value with the furthest last use is spilled to its stack slot and reloaded into one of
+ * three scratch registers when used. A fourth register, T, is the emitters' temporary.
+ * Entry points: x86_jit_compile, x86_jit_check.
+ */
+#define _GNU_SOURCE
+#include "x86/jit_int.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { SEG_PRO, SEG_BODY };
+
+static const int ptr_gprs[] = {X86_RAX, X86_RCX, X86_R8, X86_R9, X86_R10,
+                               X86_RBX, X86_R12, X86_R13, X86_R14, X86_R15};
+static bool callee_saved(int r) { return r == X86_RBX || r >= X86_R12; }
+
+static void gst(Jit *J, int rc) {
+  if (rc != X86_OK && !J->err) jit_fail(J, "encoder error %d", rc);
+}
+static X86Opnd G(int r) { return x86_oreg(x86_r64(r)); }
+
+/* ---- analysis ---- */
+
+static int lane_width(int dt) { return dt == BUD_BOOL ? 0 : dtype_size((BudDType)dt); }
+
+static int jd_of(int dt, int lw) {
+  switch (dt) {
+  case BUD_FLOAT32: return JD_F32;
+  case BUD_FLOAT64: return JD_F64;
+  case BUD_INT32: case BUD_UINT32: return JD_I32;
+  case BUD_INT64: case BUD_UINT64: return JD_I64;
+  case BUD_BOOL: return lw == 8 ? JD_I64 : JD_I32;
+  default: return -1;
+  }
+}
+
+static int analyze(Jit *J) {
+  const Plan *p = J->p;
+  if (p->nreduces > 0) {
+    jit_fail(J, "reductions (%s): not yet compiled by the JIT", op_info((Op)p->reduces[0].op)->name);
+    return -1;
+  }
+  int maxlw = 0;
+  for (int k = 0; k < p->ninsts; k++) {
+    const LInst *in = &p->insts[k];
+    int v = in->dst;
+    switch (in->kind) {
+    case LK_LOAD: case LK_STORE: {
+      int s = in->slot;
+      int dt = p->operands[s].dtype;
+      uint8_t lay = J->layouts ? J->layouts[s] : LAYOUT_CONTIG;
+      if (jd_of(dt, 0) < 0 || dt == BUD_BOOL) {
+        jit_fail(J, "operand %d (%s): only 32/64-bit elements are loaded/stored natively", s,
+                 dtype_info((BudDType)dt)->name);
+        return -1;
+      }
+      if (lay == LAYOUT_STRIDED) {
+        jit_fail(J, "operand %d: strided layout runs in the VM", s);
+        return -1;
+      }
+      if (in->kind == LK_STORE && lay != LAYOUT_CONTIG) {
+        jit_fail(J, "operand %d: output with stride 0 runs in the VM", s);
+        return -1;
+      }
+      if (in->kind == LK_LOAD) {
+        J->lw[v] = (uint8_t)lane_width(dt);
+        J->inv[v] = lay == LAYOUT_BCAST;
+      }
+      break;
+    }
+    case LK_CONST: {
+      int dt = p->consts[in->slot].dtype;
+      if (jd_of(dt, 0) < 0 || dt == BUD_BOOL) {
+        jit_fail(J, "constant of dtype %s: not emitted natively", dtype_info((BudDType)dt)->name);
+        return -1;
+      }
+      J->lw[v] = (uint8_t)lane_width(dt);
+      J->inv[v] = true;
+      break;
+    }
+    case LK_OP: {
+      if (jit_op_ok(J, in) < 0) return -1;
+      bool inv = true;
+      for (int i = 0; i < in->nin; i++) inv = inv && J->inv[in->src[i]];
+      J->inv[v] = inv;
+      if (in->dtype == BUD_BOOL) {
+        J->lw[v] = J->lw[in->src[0]];
+        for (int i = 1; i < in->nin; i++)
+          if (p->vreg_dtype[in->src[i]] == BUD_BOOL && J->lw[in->src[i]] != J->lw[v]) {
+            jit_fail(J, "op %s: bool masks of different widths", op_info((Op)in->op)->name);
+            return -1;
+          }
+      } else {
+        J->lw[v] = (uint8_t)lane_width(in->dtype);
+      }
+      if (in->op == OP_where && J->lw[in->src[0]] != J->lw[v]) {
+        jit_fail(J, "op where: condition of %d-byte lanes selecting %d-byte values runs in the VM",
+                 J->lw[in->src[0]], J->lw[v]);
+        return -1;
+      }
+      break;
+    }
+    case LK_REDUCE:
+      jit_fail(J, "reductions: not yet compiled by the JIT");
+      return -1;
+    default:
+      jit_fail(J, "unknown plan instruction kind %d", in->kind);
+      return -1;
+    }
+    if (v >= 0) {
+      if (J->lw[v] > maxlw) maxlw = J->lw[v];
+      J->jd[v] = (uint8_t)jd_of(p->vreg_dtype[v], J->lw[v]);
+    }
+  }
+  if (maxlw == 0) maxlw = 4;
+  J->L = J->vbytes / maxlw;
+  /* invariants used by the loop body */
+  for (int k = 0; k < p->ninsts; k++) {
+    const LInst *in = &p->insts[k];
+    bool body = in->kind == LK_STORE || (in->dst >= 0 && !J->inv[in->dst]);
+    if (!body) continue;
+    for (int i = 0; i < 3; i++)
+      if (in->src[i] >= 0 && J->inv[in->src[i]]) J->used_body[in->src[i]] = true;
+  }
+  return 0;
+}
+
+static bool in_body(const Jit *J, const LInst *in) {
+  return in->kind == LK_STORE || in->kind == LK_REDUCE || (in->dst >= 0 && !J->inv[in->dst]);
+}
+static int nsrc(const LInst *in) {
+  return in->kind == LK_OP ? in->nin : (in->kind == LK_STORE || in->kind == LK_REDUCE) ? 1 : 0;
+}
+
+/* last use of every value defined in the segment, by segment position */
+static void seg_lastuse(Jit *J, const int *idx, int n) {
+  for (int v = 0; v < J->p->nvregs; v++) J->lastuse[v] = -1;
+  for (int k = 0; k < n; k++) {
+    const LInst *in = &J->p->insts[idx[k]];
+    for (int i = 0; i < nsrc(in); i++) J->lastuse[in->src[i]] = k;
+  }
+}
+
+/* most values live at once in the body (an estimate for pinning invariants) */
+static int body_pressure(Jit *J, const int *idx, int n) {
+  seg_lastuse(J, idx, n);
+  int live = 0, max = 0;
+  for (int k = 0; k < n; k++) {
+    const LInst *in = &J->p->insts[idx[k]];
+    int dying = 0;
+    for (int i = 0; i < nsrc(in); i++) {
+      int s = in->src[i];
+      bool dup = false;
+      for (int j = 0; j < i; j++) dup = dup || in->src[j] == s;
+      if (!J->inv[s] && J->lastuse[s] == k && !dup) dying++;
+    }
+    bool clob = in->kind == LK_OP && (x86_jit_ops[in->op].flags & JF_CLOBBER);
+    if (!clob) live -= dying;
+    if (in->dst >= 0) live++;
+    if (live > max) max = live;
+    if (clob) live -= dying;
+    if (in->dst >= 0 && J->lastuse[in->dst] < 0) live--;
+  }
+  return max;
+}
+
+/* ---- register state ---- */
+
+static int32_t slot_of(const Jit *J, int v) { return J->slot_base + v * 64; }
+
+static int vb_of(const Jit *J, int v) { return J->L * J->lw[v]; }
+
+static void free_reg(Jit *J, int v) {
+  if (J->reg[v] >= 0 && !J->pinned[v]) {
+    J->owner[J->reg[v]] = -1;
+    J->reg[v] = -1;
+  }
+}
+
+/* A register for v's result at segment position k; srcs[] (in use by this instruction) are
+ * never spilled for it. */
+static int alloc_reg(Jit *J, int v, int k, const int *srcs, int ns) {
+  if (J->pinned[v]) return J->reg[v];
+  for (int r = 0; r < J->nregs; r++)
+    if (J->owner[r] < 0) {
+      J->owner[r] = (int16_t)v;
+      J->reg[v] = (int16_t)r;
+      return r;
+    }
+  int victim = -1;
+  for (int r = 0; r < J->nregs; r++) {
+    int u = J->owner[r];
+    if (u < 0 || J->pinned[u]) continue;
+    bool busy = false;
+    for (int i = 0; i < ns; i++) busy = busy || srcs[i] == u;
+    if (busy) continue;
+    if (victim < 0 || J->lastuse[u] > J->lastuse[victim]) victim = u;
+  }
+  (void)k;
+  if (victim < 0) {
+    jit_fail(J, "register allocation: too many values live at once");
+    return 0;
+  }
+  int r = J->reg[victim];
+  if (!J->in_slot[victim]) {
+    jit_store(J, x86_mem(X86_RSP, slot_of(J, victim)), jit_vreg(J, vb_of(J, victim), r),
+              vb_of(J, victim), J->lw[victim]);
+    J->in_slot[victim] = true;
+  }
+  J->reg[victim] = -1;
+  J->owner[r] = (int16_t)v;
+  J->reg[v] = (int16_t)r;
+  return r;
+}
+
+/* The register holding source v, reloading it into scratch i if it lives in its slot. */
+static X86Reg src_reg(Jit *J, int v, int i) {
+  if (J->reg[v] >= 0) return jit_vreg(J, vb_of(J, v), J->reg[v]);
+  if (!J->in_slot[v]) {
+    jit_fail(J, "internal: value v%d has no location", v);
+    return x86_xmm(0);
+  }
+  X86Reg s = jit_vreg(J, vb_of(J, v), J->S[i]);
+  jit_load(J, s, x86_mem(X86_RSP, slot_of(J, v)), vb_of(J, v), J->lw[v]);
+  return s;
+}
+
+/* ---- operand addressing ---- */
+
+/* [base + rsi*z + disp] for operand s at the current copy; reg_tmp receives the pointer when
+ * it has no register of its own. */
+static X86Mem elem_mem(Jit *J, int s, int reg_tmp, int extra) {
+  int z = dtype_size((BudDType)J->p->operands[s].dtype);
+  int base = J->gpr[s];
+  if (base < 0) {
+    base = reg_tmp;
+    gst(J, x86_r_rm(J->b, X86_mov, x86_r64(base),
+                    x86_omem(x86_mem(X86_RDI, (int32_t)(offsetof(BudKArgs, ptr) + 8 * (size_t)s)))));
+  }
+  return x86_mem_idx(base, X86_RSI, z, J->copy * J->L * z + extra);
+}
+
+static int tmp_gpr(const Jit *J) { return J->mode == JIT_MODE_FULL ? X86_R11 : X86_RDX; }
+
+static void emit_load(Jit *J, const LInst *in, X86Reg d) {
+  int s = in->slot, v = in->dst;
+  int vb = vb_of(J, v), lw = J->lw[v];
+  uint8_t lay = J->layouts ? J->layouts[s] : LAYOUT_CONTIG;
+  if (lay == LAYOUT_BCAST) { /* once, in the prologue: broadcast one element */
+    X86Mem m = elem_mem(J, s, X86_R11, 0);
+    m.index = X86_NOREG;
+    m.scale = 1;
+    m.disp = 0;
+    if (J->enc == JE_LEG) {
+      if (lw == 4) {
+        gst(J, x86_r_rm(J->b, X86_movss, d, x86_omem(m)));
+        gst(J, x86_r_rm_i(J->b, X86_shufps, d, x86_oreg(d), 0));
+      } else {
+        gst(J, x86_r_rm(J->b, X86_movsd, d, x86_omem(m)));
+        gst(J, x86_r_rm(J->b, X86_unpcklpd, d, x86_oreg(d)));
+      }
+    } else if (J->enc == JE_VEX) {
+      X86Op op = lw == 4 ? X86_vbroadcastss : X86_vbroadcastsd; /* f64: vb >= 32 on AVX2 */
+      gst(J, x86_r_rm(J->b, op, d, x86_omem(m)));
+    } else {
+      gst(J, x86_r_rm(J->b, lw == 4 ? X86_evbroadcastss : X86_evbroadcastsd, d, x86_omem(m)));
+    }
+    return;
+  }
+  switch (J->mode) {
+  case JIT_MODE_FULL: jit_load(J, d, elem_mem(J, s, tmp_gpr(J), 0), vb, lw); break;
+  case JIT_MODE_MASK_VEX: {
+    X86Reg t = jit_vreg(J, vb, J->T);
+    jit_load(J, t, x86_mem(X86_RSP, J->mask_slot[lw == 8]), vb, lw);
+    gst(J, x86_r_v_rm(J->b, lw == 8 ? X86_vmaskmovpd : X86_vmaskmovps, d, t,
+                      x86_omem(elem_mem(J, s, tmp_gpr(J), 0))));
+    break;
+  }
+  case JIT_MODE_MASK_K:
+    gst(J, x86_r_rm(J->b, lw == 8 ? X86_evmovupd : X86_evmovups, x86_masked(d, 7, 1),
+                    x86_omem(elem_mem(J, s, tmp_gpr(J), 0))));
+    break;
+  default: jit_load(J, d, x86_mem(X86_RSP, J->buf_slot + 16 * s), vb, lw); break;
+  }
+}
+
+static void emit_store(Jit *J, const LInst *in, X86Reg v_reg, bool nt) {
+  int s = in->slot, v = in->src[0];
+  int vb = vb_of(J, v), lw = J->lw[v];
+  switch (J->mode) {
+  case JIT_MODE_FULL:
+    if (nt && vb >= 16) {
+      X86Op op = J->enc == JE_LEG ? X86_movntps : J->enc == JE_VEX ? X86_vmovntps : X86_evmovntps;
+      gst(J, x86_rm_r(J->b, op, x86_omem(elem_mem(J, s, tmp_gpr(J), 0)), v_reg));
+    } else {
+      jit_store(J, elem_mem(J, s, tmp_gpr(J), 0), v_reg, vb, lw);
+    }
+    break;
+  case JIT_MODE_MASK_VEX: {
+    X86Reg t = jit_vreg(J, vb, J->T);
+    jit_load(J, t, x86_mem(X86_RSP, J->mask_slot[lw == 8]), vb, lw);
+    gst(J, x86_rm_v_r(J->b, lw == 8 ? X86_vmaskmovpd_st : X86_vmaskmovps_st,
+                      x86_omem(elem_mem(J, s, tmp_gpr(J), 0)), t, v_reg));
+    break;
+  }
+  case JIT_MODE_MASK_K: {
+    X86Mem m = elem_mem(J, s, tmp_gpr(J), 0);
+    m.mask = 7;
+    gst(J, x86_rm_r(J->b, lw == 8 ? X86_evmovupd_st : X86_evmovups_st, x86_omem(m), v_reg));
+    break;
+  }
+  default: jit_store(J, x86_mem(X86_RSP, J->buf_slot + 16 * s), v_reg, vb, lw); break;
+  }
+}
+
+static void emit_const(Jit *J, const LInst *in, X86Reg d) {
+  const PlanConst *c = &J->p->consts[in->slot];
+  int lw = J->lw[in->dst], vb = vb_of(J, in->dst);
+  uint64_t bits = 0;
+  switch (c->dtype) {
+  case BUD_FLOAT32: {
+    float f = (float)c->value.f;
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    bits = u;
+    break;
+  }
+  case BUD_FLOAT64: memcpy(&bits, &c->value.f, 8); break;
+  case BUD_UINT32: case BUD_UINT64: bits = c->value.u; break;
+  default: bits = (uint64_t)c->value.i; break;
+  }
+  X86Opnd m = jit_pool_splat(J, bits, lw, vb);
+  jit_load(J, d, m.mem, vb >= 16 ? vb : 16, lw);
+}
+
+/* ---- segments ---- */
+
+static void emit_segment(Jit *J, const int *idx, int n, int seg, bool nt) {
+  const Plan *p = J->p;
+  seg_lastuse(J, idx, n);
+  for (int k = 0; k < n; k++) /* a new copy: earlier copies' spills are stale */
+    if (p->insts[idx[k]].dst >= 0) J->in_slot[p->insts[idx[k]].dst] = false;
+  for (int k = 0; k < n && !J->err; k++) {
+    const LInst *in = &p->insts[idx[k]];
+    int ns = nsrc(in);
+    int srcs[3] = {-1, -1, -1};
+    X86Reg sr[3];
+    for (int i = 0; i < ns; i++) {
+      srcs[i] = in->src[i];
+      sr[i] = src_reg(J, in->src[i], i);
+    }
+    bool clob = in->kind == LK_OP && (x86_jit_ops[in->op].flags & JF_CLOBBER);
+    if (!clob)
+      for (int i = 0; i < ns; i++)
+        if (J->lastuse[srcs[i]] == k && !(seg == SEG_BODY && J->inv[srcs[i]])) free_reg(J, srcs[i]);
+    int v = in->dst;
+    X86Reg d = x86_xmm(0);
+    if (v >= 0) d = jit_vreg(J, vb_of(J, v), alloc_reg(J, v, k, srcs, ns));
+    if (J->err) return;
+    switch (in->kind) {
+    case LK_CONST: emit_const(J, in, d); break;
+    case LK_LOAD: emit_load(J, in, d); break;
+    case LK_OP: jit_emit_op(J, in, d, sr); break;
+    case LK_STORE: emit_store(J, in, sr[0], nt); break;
+    default: jit_fail(J, "internal: instruction kind %d in a segment", in->kind); return;
+    }
+    if (clob)
+      for (int i = 0; i < ns; i++)
+        if (J->lastuse[srcs[i]] == k && !(seg == SEG_BODY && J->inv[srcs[i]])) free_reg(J, srcs[i]);
+    if (v >= 0) {
+      if (seg == SEG_PRO && J->used_body[v] && !J->pinned[v] && !J->in_slot[v]) {
+        jit_store(J, x86_mem(X86_RSP, slot_of(J, v)), d, vb_of(J, v), J->lw[v]);
+        J->in_slot[v] = true;
+      }
+      if (J->lastuse[v] < 0) free_reg(J, v);
+    }
+  }
+  /* values that outlive their segment only through pins/slots */
+  for (int v = 0; v < p->nvregs; v++)
+    if (!J->pinned[v]) free_reg(J, v);
+}
+
+/* ---- tails ---- */
+
+/* AVX2: masks of the first r lanes for each lane width, into their stack slots. */
+static void tail_masks_vex(Jit *J, bool need4, bool need8) {
+  /* r11 = L - (end - i) */
+  gst(J, x86_r_rm(J->b, X86_mov, x86_r64(X86_R11), G(X86_RSI)));
+  gst(J, x86_r_rm(J->b, X86_sub, x86_r64(X86_R11), G(X86_RDX)));
+  gst(J, x86_rm_i(J->b, X86_add_i32, G(X86_R11), J->L));
+  for (int w = 0; w < 2; w++) {
+    if (!(w ? need8 : need4)) continue;
+    int lw = w ? 8 : 4, vb = J->L * lw;
+    uint8_t tbl[128];
+    memset(tbl, 0xFF, (size_t)vb);
+    memset(tbl + vb, 0, (size_t)vb);
+    int32_t off = jit_pool(J, tbl, (size_t)(2 * vb));
+    gst(J, x86_r_rm(J->b, X86_lea, x86_r64(X86_RDX), x86_omem(x86_mem_label(J->pool_label, off))));
+    X86Reg t = jit_vreg(J, vb, J->T);
+    jit_load(J, t, x86_mem_idx(X86_RDX, X86_R11, lw, 0), vb, lw);
+    jit_store(J, x86_mem(X86_RSP, J->mask_slot[w]), t, vb, lw);
+  }
+}
+
+static void tail_mask_k(Jit *J) {
+  uint16_t tbl[17];
+  for (int r = 0; r <= 16; r++) tbl[r] = (uint16_t)((1u << r) - 1);
+  int32_t off = jit_pool(J, tbl, sizeof tbl);
+  gst(J, x86_r_rm(J->b, X86_mov, x86_r64(X86_R11), G(X86_RDX)));
+  gst(J, x86_r_rm(J->b, X86_sub, x86_r64(X86_R11), G(X86_RSI)));
+  gst(J, x86_r_rm(J->b, X86_lea, x86_r64(X86_RDX), x86_omem(x86_mem_label(J->pool_label, off))));
+  gst(J, x86_r_rm(J->b, X86_kmovw, x86_kreg(7), x86_omem(x86_mem_idx(X86_RDX, X86_R11, 2, 0))));
+}
+
+/* SSE2: copy lanes 0..r-1 of operand s between memory and its stack buffer (r in r11). */
+static void tail_copy_sse(Jit *J, int s, bool in) {
+  int z = dtype_size((BudDType)J->p->operands[s].dtype);
+  X86Reg t = x86_xmm(J->T);
+  int32_t done = x86_label_new(J->b);
+  for (int j = 0; j < J->L - 1; j++) {
+    if (j > 0) {
+      gst(J, x86_rm_i(J->b, X86_cmp_i8, G(X86_R11), j));
+      gst(J, x86_jcc(J->b, X86_CC_LE, done));
+    }
+    X86Mem m = elem_mem(J, s, X86_RDX, j * z);
+    X86Mem bm = x86_mem(X86_RSP, J->buf_slot + 16 * s + j * z);
+    X86Op ld = z == 4 ? X86_movss : X86_movsd, sto = z == 4 ? X86_movss_st : X86_movsd_st;
+    gst(J, x86_r_rm(J->b, ld, t, x86_omem(in ? m : bm)));
+    gst(J, x86_rm_r(J->b, sto, x86_omem(in ? bm : m), t));
+  }
+  gst(J, x86_label_bind(J->b, done));
+}
+
+/* ---- the kernel ---- */
+
+static void emit_kernel(Jit *J) {
+  const Plan *p = J->p;
+  X86Buf *b = J->b;
+  int n = p->ninsts;
+  int *pro = calloc((size_t)n + 1, sizeof *pro), *body = calloc((size_t)n + 1, sizeof *body);
+  if (!pro || !body) {
+    free(pro);
+    free(body);
+    jit_fail(J, "out of memory");
+    return;
+  }
+  int npro = 0, nbody = 0;
+  for (int k = 0; k < n; k++) {
+    if (in_body(J, &p->insts[k])) body[nbody++] = k;
+    else pro[npro++] = k;
+  }
+  /* pin invariants used in the loop while registers remain */
+  int budget = J->nregs - body_pressure(J, body, nbody);
+  for (int k = 0; k < npro; k++) {
+    int v = p->insts[pro[k]].dst;
+    if (v >= 0 && J->used_body[v] && budget > 0) {
+      for (int r = 0; r < J->nregs; r++)
+        if (J->owner[r] < 0) {
+          J->owner[r] = (int16_t)v;
+          J->reg[v] = (int16_t)r;
+          J->pinned[v] = true;
+          budget--;
+          break;
+        }
+    }
+  }
+  /* GPRs for operand pointers (streamed operands only) */
+  bool streamed[BUD_MAX_OPERANDS] = {false};
+  bool nt_store = p->sched.store == STORE_NONTEMPORAL;
+  for (int k = 0; k < n; k++) {
+    const LInst *in = &p->insts[k];
+    if ((in->kind == LK_LOAD && !J->inv[in->dst]) || in->kind == LK_STORE) streamed[in->slot] = true;
+  }
+  int ng = 0, used_cs[16] = {0}, ncs = 0;
+  for (int s = 0; s < p->noperands; s++) {
+    J->gpr[s] = -1;
+    if (streamed[s] && ng < (int)BUD_ARRAY_LEN(ptr_gprs)) {
+      J->gpr[s] = (int8_t)ptr_gprs[ng++];
+      if (callee_saved(J->gpr[s])) used_cs[ncs++] = J->gpr[s];
+    }
+  }
+  /* frame: vreg slots, two tail masks, SSE2 tail buffers */
+  J->slot_base = 0;
+  J->mask_slot[0] = p->nvregs * 64;
+  J->mask_slot[1] = J->mask_slot[0] + 64;
+  J->buf_slot = J->mask_slot[1] + 64;
+  J->frame = (J->buf_slot + 16 * p->noperands + 63) & ~63;
+
+  /* prologue */
+  gst(J, x86_rm(b, X86_push, G(X86_RBP)));
+  gst(J, x86_r_rm(b, X86_mov, x86_r64(X86_RBP), G(X86_RSP)));
+  for (int i = 0; i < ncs; i++) gst(J, x86_rm(b, X86_push, G(used_cs[i])));
+  gst(J, x86_rm_i(b, X86_and_i8, G(X86_RSP), -64));
+  gst(J, x86_rm_i(b, X86_sub_i32, G(X86_RSP), J->frame));
+  for (int s = 0; s < p->noperands; s++)
+    if (J->gpr[s] >= 0)
+      gst(J, x86_r_rm(b, X86_mov, x86_r64(J->gpr[s]),
+                      x86_omem(x86_mem(X86_RDI, (int32_t)(offsetof(BudKArgs, ptr) + 8 * (size_t)s)))));
+  J->mode = JIT_MODE_FULL;
+  J->copy = 0;
+  emit_segment(J, pro, npro, SEG_PRO, false);
+
+  int U = p->sched.unroll < 1 ? 1 : p->sched.unroll > 8 ? 8 : p->sched.unroll;
+  int32_t l_one = x86_label_new(b), l_tail = x86_label_new(b), l_done = x86_label_new(b);
+  int step = U * J->L;
+  if (U > 1) {
+    int32_t l_main = x86_label_new(b), l_plain = x86_label_new(b);
+    for (int variant = nt_store ? 0 : 1; variant < 2 && !J->err; variant++) {
+      bool nt = variant == 0;
+      if (nt) { /* NT stores need vector-aligned outputs: check them at run time */
+        for (int k = 0; k < n; k++) {
+          const LInst *in = &p->insts[k];
+          if (in->kind != LK_STORE) continue;
+          J->copy = 0;
+          X86Mem m = elem_mem(J, in->slot, X86_R11, 0);
+          gst(J, x86_r_rm(b, X86_lea, x86_r64(X86_R11), x86_omem(m)));
+          gst(J, x86_rm_i(b, X86_test_i32, G(X86_R11), vb_of(J, in->src[0]) - 1));
+          gst(J, x86_jcc(b, X86_CC_NE, l_plain));
+        }
+      } else {
+        gst(J, x86_label_bind(b, l_plain));
+      }
+      int32_t l_loop = nt ? x86_label_new(b) : l_main;
+      gst(J, x86_r_rm(b, X86_lea, x86_r64(X86_R11), x86_omem(x86_mem(X86_RSI, step))));
+      gst(J, x86_r_rm(b, X86_cmp, x86_r64(X86_R11), G(X86_RDX)));
+      gst(J, x86_jcc(b, X86_CC_G, l_one));
+      gst(J, x86_label_bind(b, l_loop));
+      for (int c = 0; c < U && !J->err; c++) {
+        J->copy = c;
+        if (p->sched.prefetch_bytes > 0)
+          for (int s = 0; s < p->noperands; s++) {
+            int z = dtype_size((BudDType)p->operands[s].dtype);
+            if (!streamed[s] || (c * J->L * z) % 64 != 0) continue;
+            gst(J, x86_rm(b, X86_prefetcht0,
+                          x86_omem(elem_mem(J, s, X86_R11, p->sched.prefetch_bytes))));
+          }
+        emit_segment(J, body, nbody, SEG_BODY, nt);
+      }
+      J->copy = 0;
+      gst(J, x86_rm_i(b, X86_add_i32, G(X86_RSI), step));
+      gst(J, x86_r_rm(b, X86_lea, x86_r64(X86_R11), x86_omem(x86_mem(X86_RSI, step))));
+      gst(J, x86_r_rm(b, X86_cmp, x86_r64(X86_R11), G(X86_RDX)));
+      gst(J, x86_jcc(b, X86_CC_LE, l_loop));
+      if (nt) gst(J, x86_jmp(b, l_one));
+    }
+  }
+  /* one vector at a time */
+  gst(J, x86_label_bind(b, l_one));
+  gst(J, x86_r_rm(b, X86_lea, x86_r64(X86_R11), x86_omem(x86_mem(X86_RSI, J->L))));
+  gst(J, x86_r_rm(b, X86_cmp, x86_r64(X86_R11), G(X86_RDX)));
+  gst(J, x86_jcc(b, X86_CC_G, l_tail));
+  J->copy = 0;
+  emit_segment(J, body, nbody, SEG_BODY, false);
+  gst(J, x86_rm_i(b, X86_add_i32, G(X86_RSI), J->L));
+  gst(J, x86_jmp(b, l_one));
+  /* masked tail */
+  gst(J, x86_label_bind(b, l_tail));
+  gst(J, x86_r_rm(b, X86_cmp, x86_r64(X86_RSI), G(X86_RDX)));
+  gst(J, x86_jcc(b, X86_CC_GE, l_done));
+  if (J->enc == JE_VEX) {
+    bool need[2] = {false, false};
+    for (int k = 0; k < nbody; k++) {
+      const LInst *in = &p->insts[body[k]];
+      if (in->kind == LK_LOAD) need[J->lw[in->dst] == 8] = true;
+      if (in->kind == LK_STORE) need[J->lw[in->src[0]] == 8] = true;
+    }
+    tail_masks_vex(J, need[0], need[1]);
+    J->mode = JIT_MODE_MASK_VEX;
+    emit_segment(J, body, nbody, SEG_BODY, false);
+  } else if (J->enc == JE_EVEX) {
+    tail_mask_k(J);
+    J->mode = JIT_MODE_MASK_K;
+    emit_segment(J, body, nbody, SEG_BODY, false);
+  } else {
+    gst(J, x86_r_rm(b, X86_mov, x86_r64(X86_R11), G(X86_RDX)));
+    gst(J, x86_r_rm(b, X86_sub, x86_r64(X86_R11), G(X86_RSI)));
+    J->mode = JIT_MODE_MASK_BUF;
+    X86Reg t = x86_xmm(J->T);
+    for (int s = 0; s < p->noperands; s++) {
+      if (!streamed[s] || p->operands[s].is_output) continue;
+      bool loaded = false;
+      for (int k = 0; k < nbody; k++)
+        loaded = loaded || (p->insts[body[k]].kind == LK_LOAD && p->insts[body[k]].slot == s);
+      if (!loaded) continue;
+      gst(J, x86_r_rm(b, X86_xorps, t, x86_oreg(t)));
+      gst(J, x86_rm_r(b, X86_movups_st, x86_omem(x86_mem(X86_RSP, J->buf_slot + 16 * s)), t));
+      tail_copy_sse(J, s, true);
+    }
+    emit_segment(J, body, nbody, SEG_BODY, false);
+    for (int k = 0; k < nbody; k++)
+      if (p->insts[body[k]].kind == LK_STORE) tail_copy_sse(J, p->insts[body[k]].slot, false);
+  }
+  J->mode = JIT_MODE_FULL;
+  /* epilogue */
+  gst(J, x86_label_bind(b, l_done));
+  if (nt_store) gst(J, x86_np(b, X86_sfence));
+  if (J->enc != JE_LEG) gst(J, x86_np(b, X86_vzeroupper));
+  gst(J, x86_r_rm(b, X86_lea, x86_r64(X86_RSP), x86_omem(x86_mem(X86_RBP, -8 * ncs))));
+  for (int i = ncs - 1; i >= 0; i--) gst(J, x86_rm(b, X86_pop, G(used_cs[i])));
+  gst(J, x86_rm(b, X86_pop, G(X86_RBP)));
+  gst(J, x86_np(b, X86_ret));
+  while (b->len % 64 != 0 && !J->err) gst(J, x86_np(b, X86_nop));
+  gst(J, x86_label_bind(b, J->pool_label));
+  free(pro);
+  free(body);
+}
+
+static int jit_setup(Jit *J, const Plan *p, const uint8_t *layouts, X86Isa isa, char *why,
+                     size_t nwhy) {
+  memset(J, 0, sizeof *J);
+  J->p = p;
+  J->layouts = layouts;
+  J->isa = isa;
+  J->why = why;
+  J->nwhy = nwhy;
+  if (why && nwhy) why[0] = 0;
+  switch (isa) {
+  case X86_ISA_SSE2: J->enc = JE_LEG; J->vbytes = 16; break;
+  case X86_ISA_AVX2: J->enc = JE_VEX; J->vbytes = 32; break;
+  case X86_ISA_AVX512: J->enc = JE_EVEX; J->vbytes = 64; break;
+  default: jit_fail(J, "ISA %s: no JIT path", x86_isa_name(isa)); return -1;
+  }
+  J->feat = x86_isa_needs(isa) | X86_FEAT_SSE2;
+  int total = isa == X86_ISA_AVX512 ? 32 : 16;
+  J->nregs = total - 4;
+  J->S[0] = total - 4;
+  J->S[1] = total - 3;
+  J->S[2] = total - 2;
+  J->T = total - 1;
+  for (int r = 0; r < 32; r++) J->owner[r] = -1;
+  if (p->noperands > BUD_MAX_OPERANDS || p->nvregs > 4096) {
+    jit_fail(J, "plan too large for the JIT (%d vregs)", p->nvregs);
+    return -1;
+  }
+  size_t nv = (size_t)p->nvregs + 1;
+  J->lw = calloc(nv, 1);
+  J->jd = calloc(nv, 1);
+  J->inv = calloc(nv, sizeof(bool));
+  J->used_body = calloc(nv, sizeof(bool));
+  J->pinned = calloc(nv, sizeof(bool));
+  J->in_slot = calloc(nv, sizeof(bool));
+  J->reg = malloc(nv * sizeof(int16_t));
+  J->lastuse = malloc(nv * sizeof(int32_t));
+  if (!J->lw || !J->jd || !J->inv || !J->used_body || !J->pinned || !J->in_slot || !J->reg ||
+      !J->lastuse) {
+    jit_fail(J, "out of memory");
+    return -1;
+  }
+  for (size_t v = 0; v < nv; v++) J->reg[v] = -1;
+  return analyze(J);
+}
+
+static void jit_teardown(Jit *J) {
+  free(J->lw);
+  free(J->jd);
+  free(J->inv);
+  free(J->used_body);
+  free(J->pinned);
+  free(J->in_slot);
+  free(J->reg);
+  free(J->lastuse);
+}
+
+int x86_jit_compile(const Plan *p, const uint8_t *layouts, X86Isa isa, JitOut *out, char *why,
+                    size_t nwhy) {
+  Jit J;
+  memset(out, 0, sizeof *out);
+  char dummy[8];
+  if (!why || !nwhy) {
+    why = dummy;
+    nwhy = sizeof dummy;
+  }
+  if (jit_setup(&J, p, layouts, isa, why, nwhy) < 0) {
+    jit_teardown(&J);
+    return -1;
+  }
+  x86_buf_init(&out->buf, NULL, 0);
+  J.b = &out->buf;
+  J.pool_label = x86_label_new(J.b);
+  emit_kernel(&J);
+  if (!J.err && x86_buf_finish(J.b) != X86_OK) jit_fail(&J, "encoder: unresolved label");
+  if (!J.err && J.b->err) jit_fail(&J, "encoder error %d", J.b->err);
+  jit_teardown(&J);
+  if (J.err) {
+    free(J.pool);
+    x86_buf_free(&out->buf);
+    memset(out, 0, sizeof *out);
+    return -1;
+  }
+  out->pool = J.pool;
+  out->npool = J.npool;
+  return 0;
+}
+
+int x86_jit_check(const Plan *p, const uint8_t *layouts, X86Isa isa, char *why, size_t nwhy) {
+  JitOut o;
+  if (x86_jit_compile(p, layouts, isa, &o, why, nwhy) < 0) return -1;
+  x86_jit_out_free(&o);
+  return 0;
+}
+
+void x86_jit_out_free(JitOut *out) {
+  x86_buf_free(&out->buf);
+  free(out->pool);
+  memset(out, 0, sizeof *out);
+}

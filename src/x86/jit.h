@@ -1,0 +1,37 @@
+/* jit.h — the x86-64 code generator: turns one Plan (for given operand layouts and an ISA path)
+ * into machine code through the encoder (enc.h), with a read-only constant pool placed after the
+ * code. Entry points: x86_jit_compile, x86_jit_check (can this plan be compiled, and if not why),
+ * x86_jit_op_status (the target table: native, or fallback with a reason, per op).
+ */
+#ifndef BUD_X86_JIT_H
+#define BUD_X86_JIT_H
+
+#include "plan/plan.h"
+#include "x86/enc.h"
+
+/* Bumped whenever generated code changes; part of every kernel cache key. */
+#define X86_JIT_VERSION 1
+
+/* The compiled kernel before it is placed in executable memory: code bytes in buf (padded so
+ * that the pool starts at buf->len, 64-byte aligned) followed by pool bytes. */
+typedef struct JitOut {
+  X86Buf buf;
+  uint8_t *pool; /* malloc'd */
+  size_t npool;
+} JitOut;
+
+/* Compiles plan p for layouts (one Layout per plan operand) on isa (SSE2/AVX2/AVX512).
+ * Returns 0 and fills out (free with x86_jit_out_free), or -1 with the reason in why[0..nwhy)
+ * (e.g. "op sin (float32): transcendental, runs in the VM"). */
+int x86_jit_compile(const Plan *p, const uint8_t *layouts, X86Isa isa, JitOut *out, char *why,
+                    size_t nwhy);
+void x86_jit_out_free(JitOut *out);
+
+/* 0 when the JIT can compile p for layouts on isa, else -1 and the reason (no code emitted). */
+int x86_jit_check(const Plan *p, const uint8_t *layouts, X86Isa isa, char *why, size_t nwhy);
+
+/* The target table's answer for one op: 1 native (some dtype on some path), 0 explicit fallback
+ * with *reason set, -1 no entry at all (a bug: tests/test_jit.c walks every op). */
+int x86_jit_op_status(int op, const char **reason);
+
+#endif /* BUD_X86_JIT_H */

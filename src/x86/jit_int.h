@@ -1,0 +1,111 @@
+/* jit_int.h — private to the x86 code generator (jit.c, jit_emit.c, jit_ops.c): the target table
+ * keyed by op, the compiler state, and the op emitters' interface.
+ */
+#ifndef BUD_X86_JIT_INT_H
+#define BUD_X86_JIT_INT_H
+
+#include "rt/kernel.h"
+#include "x86/jit.h"
+
+/* Element classes the emitters know; unsigned ints share the signed rows where the
+ * instruction does not care about sign (JF_SIGNED marks rows where it does). */
+enum { JD_F32, JD_F64, JD_I32, JD_I64, JD_N };
+enum { JE_LEG, JE_VEX, JE_EVEX, JE_N }; /* encodings: the ISA paths sse2, avx2, avx512 */
+
+typedef enum JitKind {
+  JK_NONE = 0,  /* no entry: a bug (the table test fails) */
+  JK_FALLBACK,  /* the plan runs in the VM; `why` says why */
+  JK_LEAF,      /* input / const: not an LK_OP */
+  JK_REDUCE,    /* reductions: the loop code, not an op emitter */
+  JK_BIN,       /* d = a op b, one instruction */
+  JK_UN,        /* d = op a, one instruction (sqrt) */
+  JK_MINMAX,    /* float: instruction + NaN fix-up; int: compare + blend */
+  JK_NEG,
+  JK_ABS,
+  JK_NOT,
+  JK_ROUND,     /* imm = rounding immediate */
+  JK_FMA,
+  JK_CMP,       /* imm = float predicate */
+  JK_WHERE,
+  JK_COPYSIGN,
+  JK_SHIFT,
+  JK_PRED,      /* isnan / isinf / isfinite */
+  JK_CAST,
+} JitKind;
+
+enum {
+  JF_COMM = 1,     /* commutative */
+  JF_CLOBBER = 2,  /* the destination must not share a register with any source */
+  JF_SIGNED = 4,   /* integer rows are signed only (unsigned dtypes fall back) */
+  JF_MASKIN = 8,   /* bitwise rows that also take bool lane masks (and/or/xor/not) */
+};
+
+typedef struct JitOpRow {
+  uint8_t kind;
+  uint8_t imm;
+  uint8_t flags;
+  X86Op x[JE_N][JD_N]; /* by encoding and element class; X86_NOP_COUNT = none */
+  const char *why;     /* fallback reason */
+} JitOpRow;
+
+extern const JitOpRow x86_jit_ops[OP_COUNT];
+
+#define JIT_NO X86_NOP_COUNT
+
+/* ---- compiler state ---- */
+
+enum { JIT_MODE_FULL, JIT_MODE_MASK_VEX, JIT_MODE_MASK_K, JIT_MODE_MASK_BUF };
+
+typedef struct Jit {
+  const Plan *p;
+  const uint8_t *layouts;
+  X86Isa isa;
+  int enc;          /* JE_* */
+  X86Buf *b;
+  uint32_t feat;    /* features the path may use */
+  int vbytes;       /* vector register bytes: 16/32/64 */
+  int L;            /* lanes per vector step */
+  int nregs;        /* allocatable vector registers 0..nregs-1 */
+  int S[3], T;      /* reload scratch registers and the emitters' temporary */
+  /* per vreg */
+  uint8_t *lw;      /* lane width in bytes (bool: the width of its mask lanes) */
+  uint8_t *jd;      /* JD_* of the value (bool: by lane width) */
+  bool *inv;        /* loop invariant (computed once before the loop) */
+  bool *used_body;  /* an invariant used inside the loop */
+  int16_t *reg;     /* register now holding it, -1 */
+  bool *pinned;     /* invariant kept in its register for the whole kernel */
+  bool *in_slot;    /* its stack slot holds it */
+  int32_t *lastuse; /* last use inside the current segment */
+  int16_t owner[32];
+  int8_t gpr[BUD_MAX_OPERANDS]; /* register holding operand s's pointer, -1: reload */
+  int32_t slot_base;            /* stack offset of the vreg slots (one per vreg, 64 bytes) */
+  int32_t mask_slot[2];         /* AVX2 tail masks for 4- and 8-byte lanes */
+  int32_t buf_slot;             /* SSE2 tail buffers: 16 bytes per operand */
+  int32_t frame;
+  int mode;         /* JIT_MODE_* of the body being emitted */
+  int copy;         /* unrolled copy being emitted */
+  /* pool */
+  uint8_t *pool;
+  size_t npool, cappool;
+  int32_t pool_label;
+  int err;
+  char *why;
+  size_t nwhy;
+} Jit;
+
+/* jit_emit.c */
+X86Reg jit_vreg(const Jit *J, int vb, int n);  /* register n at the width of vb bytes */
+int32_t jit_pool(Jit *J, const void *bytes, size_t n); /* pool offset of these bytes (deduped) */
+X86Opnd jit_pool_opnd(Jit *J, int32_t off);
+/* A vector of vb bytes holding `lanes` copies of the lw-byte pattern v. */
+X86Opnd jit_pool_splat(Jit *J, uint64_t v, int lw, int vb);
+void jit_mov(Jit *J, X86Reg d, X86Reg s);
+void jit_load(Jit *J, X86Reg d, X86Mem m, int vb, int lw);
+void jit_store(Jit *J, X86Mem m, X86Reg s, int vb, int lw);
+/* Emits inst k (an LK_OP) with registers d, a[0..nin). */
+void jit_emit_op(Jit *J, const LInst *in, X86Reg d, const X86Reg *a);
+/* Can op run natively for these dtypes on this path? 0, or -1 with J->why set. */
+int jit_op_ok(Jit *J, const LInst *in);
+void jit_fail(Jit *J, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif /* BUD_X86_JIT_INT_H */
