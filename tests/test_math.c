@@ -208,6 +208,14 @@ static const double special_f64[] = {
     709.7827128933841, -708.3964185322641, -745.1332191019411, -745.1332191019412, -746.0,
     1023.9999999999999, 1024.0, -1022.0, -1074.0, -1075.0, -1075.5, 0.6931471805599453, 7.0, 100.0,
     0x1.6a09e667f3bcdp-1, 0x1.6a09e667f3bccp-1, 0x1.0000000000001p+0, 0x1.fffffffffffffp-1,
+    /* near multiples of pi/2 (reduction hard cases), and the escape threshold */
+    0x1.921fb54442d18p+0, 0x1.921fb54442d18p+1, 0x1.2d97c7f3321d2p+2, 0x1.921fb54442d18p+2,
+    0x1.3a28c59d5433bp+8, 0x1.3a28c59d5433bp+18, 0x1.6c6cbc45dc8dep+7, 0x1.fffffffffffffp+19, 0x1p20,
+    0x1.0000000000001p+20, 1e22, 0x1.5e9f1ee4d4d47p-2, 0x1.0p-30, -0x1.921fb54442d18p+0,
+    /* the doubles below 2^20 closest to multiples of pi/2 (a __float128 search over every k) */
+    0x1.6c6cbc45dc8dep+5, 0x1.6c6cbc45dc8dep+6, 0x1.6c6cbc45dc8dep+8, 0x1.6c6cbc45dc8dep+9,
+    0x1.6c6cbc45dc8dep+10, 0x1.6c6cbc45dc8dep+11, 0x1.6c6cbc45dc8dep+12, 0x1.39c6fd67805a7p+18,
+    0x1.39c6fd67805a7p+19, -0x1.6c6cbc45dc8dep+9,
 };
 
 /* float64: random bit patterns and the interesting range against long double libm. */
