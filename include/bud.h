@@ -151,6 +151,14 @@ BudStatus bud_program_output(const BudProgram *prog, int i, const char **name, B
 BudStatus bud_run(BudContext *ctx, BudProgram *prog, int ninputs, const BudArray *inputs,
                   int noutputs, BudArray *outputs);
 
+/* Threads a context's runs may use (its own pool of workers, started on the first run big enough
+ * to split; they sleep between runs and are joined by bud_context_free). The default is
+ * $BUD_NUM_THREADS when set to a positive number, else the number of online CPUs; n == 0 restores
+ * it; n < 0 or n > 256 is BUD_ERR_INVALID. Element-wise results do not depend on the thread
+ * count; reductions are deterministic for a given count (partials combine in a fixed order). */
+BudStatus bud_set_num_threads(BudContext *ctx, int n);
+int bud_get_num_threads(const BudContext *ctx);
+
 /* Compile (cached per context) and run in one call. */
 BudStatus bud_eval(BudContext *ctx, const char *source, int ninputs, const BudInput *inputs,
                    int noutputs, BudArray *outputs);

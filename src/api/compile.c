@@ -7,6 +7,7 @@
 #include "front/front.h"
 #include "opt/opt.h"
 #include "plan/plan.h"
+#include "rt/exec.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -170,7 +171,9 @@ char *bud_explain(BudContext *ctx, const char *source, int ninputs, const BudInp
 }
 
 void bud_program_free(BudProgram *prog) {
-  if (prog) program_free(prog);
+  if (!prog) return;
+  rt_program_release(prog); /* the executor's VM scratch kept in the groups */
+  program_free(prog);
 }
 
 int bud_program_ninputs(const BudProgram *prog) { return prog ? prog->ninputs : 0; }

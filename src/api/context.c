@@ -3,6 +3,7 @@
  * own. Entry points: bud_context_new, bud_context_free, bud_stats, bud_version, bud_free.
  */
 #include "api/api.h"
+#include "rt/exec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@ void bud_context_free(BudContext *ctx) {
   api_pcache_free(ctx->pcache); /* programs first: they may hold kernels owned by ctx->rt */
   ctx->pcache = NULL;
   api_release_runtime(ctx);
+  rt_threads_free(ctx); /* joins the executor's pool workers */
   free(ctx);
 }
 

@@ -57,6 +57,10 @@ struct BudContext {
   struct ProgramCache *pcache; /* bud_eval's cache of compiled programs (src/api) */
   struct RtState *rt;          /* runtime state: kernel cache, code memory (src/rt) */
   int isa;                     /* forced ISA (-1 = from BUD_ISA / best available) */
+  struct RtPool *pool;         /* executor's thread pool: made by the first parallel run (src/rt) */
+  int nthreads;                /* threads per run; 0 = not chosen yet (rt_default_threads()) */
+  int64_t par_min_bytes;       /* tests: work per extra chunk, overriding the executor's threshold
+                                  and the cost model's advice (0 = no override) */
 };
 
 /* Records a failure on ctx (ctx may be NULL) and returns st, so callers write

@@ -102,6 +102,8 @@ typedef enum GroupKind {
   GROUP_COPY,    /* an output that is an input or a constant: copy/fill */
 } GroupKind;
 
+enum { GROUP_SCRATCH_SLOTS = 8 };
+
 typedef struct Group {
   GroupKind kind;
   Plan plan;             /* GROUP_FUSED */
@@ -109,6 +111,10 @@ typedef struct Group {
   int32_t in_buf[2];     /* GROUP_DOT: operands; GROUP_COPY: source (-1 for a constant) */
   int32_t out_buf;       /* GROUP_DOT / GROUP_COPY */
   struct Kernel *kernel; /* back-end code for the plan (NULL: the VM runs it) */
+  /* The executor's VM block buffers kept between runs (rt/exec_fused.c): slot c serves chunk c
+   * of a run. Only touched with atomic exchange / compare-exchange, so runs of one program from
+   * several threads (each with its own context) stay safe; freed by rt_program_release. */
+  struct VmScratch *scratch[GROUP_SCRATCH_SLOTS];
 } Group;
 
 struct BudProgram {

@@ -1,40 +1,20 @@
 /* exec.c — the executor: rt_run_program checks the arrays against the program, allocates the
  * outputs the caller left empty and the temporaries, copies any input that an output overlaps
  * (results are as if inputs were copied first), then runs each group in order:
- *   GROUP_FUSED  the plan over its iteration shape, row by row: per-operand byte strides
- *                (broadcast dims stride 0), size-1 dims dropped, adjacent dims coalesced when
- *                every operand allows it, the reduced axis moved innermost; each row is one call
- *                of the kernel ABI (the JIT's kernel when there is one, else vm_run_row).
+ *   GROUP_FUSED  the plan over its iteration shape in chunks on the context's threads
+ *                (exec_fused.c).
  *   GROUP_DOT    a reference dot/matmul in C (1-D and 2-D operands, any strides).
  *   GROUP_COPY   an output that is an input, an earlier output or a constant.
  * Nothing proportional to the array size is allocated except caller-requested outputs,
- * temporaries between groups and alias copies.
+ * temporaries between groups and alias copies; a run of a small program allocates nothing else
+ * either (its bookkeeping lives on the stack, the VM's block buffers are kept by the program).
  */
-#include "rt/exec.h"
-
-#include "rt/kernel.h"
+#include "rt/exec_int.h"
 #include "vm/vm.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* A strided view of one program buffer for this run. */
-typedef struct View {
-  char *data;
-  BudDType dtype;
-  int ndim;
-  int64_t shape[BUD_MAX_DIMS];
-  int64_t strides[BUD_MAX_DIMS];
-} View;
-
-typedef struct RunState {
-  BudContext *ctx;
-  BudProgram *prog;
-  View *views;       /* per program buffer */
-  void **temps;      /* per temp slot */
-  void **copies;     /* per input: the alias copy, or NULL */
-} RunState;
 
 static void rt_view_of(View *v, const BudArray *a) {
   v->data = a->data;
@@ -70,15 +50,6 @@ static BudStatus rt_check_array(BudContext *ctx, const char *what, const char *n
   return bud_fail(ctx, a->dtype != dt ? BUD_ERR_DTYPE : BUD_ERR_SHAPE,
                   "%s '%s': expected %s, got %s", what, name, want, got);
 }
-
-/* Number of elements (shapes were checked against the program, so this fits). */
-static int64_t rt_shape_size(int ndim, const int64_t *dims) {
-  int64_t n = 1;
-  for (int d = 0; d < ndim; d++) n *= dims[d];
-  return n;
-}
-
-static int64_t rt_view_size(const View *v) { return rt_shape_size(v->ndim, v->shape); }
 
 /* The byte range [lo, hi) a view touches; empty for zero-size views. */
 static bool rt_view_range(const View *v, uintptr_t *lo, uintptr_t *hi) {
@@ -152,199 +123,6 @@ static void rt_contig_strides(View *v) {
     v->strides[d] = s;
     s *= v->shape[d] ? v->shape[d] : 1;
   }
-}
-
-/* ---- GROUP_FUSED ----------------------------------------------------------------------------- */
-
-/* JIT HOOK: the machine-code kernel for this group and these operand layouts, or NULL to run the
- * VM. Returns NULL until the back end's kernel cache (rt_kernel_get in rt/kernel.h) is linked in;
- * then the last line becomes `return rt_kernel_get(ctx, grp, layouts);`. Reductions: a kernel
- * accumulates into args->acc like vm_run_row does across calls, so a JIT float sum/mean must keep
- * RedAcc's pairwise form (partial sums pushed into cascade/nblocks) for vm_reduce_finish. */
-static BudKernelFn rt_group_kernel(BudContext *ctx, Group *grp, const int64_t *inner_strides) {
-  uint8_t layouts[BUD_MAX_OPERANDS];
-  for (int s = 0; s < grp->plan.noperands && s < BUD_MAX_OPERANDS; s++)
-    layouts[s] = rt_layout_of(inner_strides[s], (BudDType)grp->plan.operands[s].dtype);
-  BUD_UNUSED(ctx);
-  BUD_UNUSED(layouts);
-  return NULL;
-}
-
-enum { RT_MAXOP = BUD_MAX_OPERANDS }; /* plan operands + reduction results */
-
-typedef struct RowLoop {
-  int nd;                              /* dims after dropping and coalescing (inner last) */
-  int64_t dims[BUD_MAX_DIMS];
-  int64_t st[RT_MAXOP][BUD_MAX_DIMS];  /* byte strides per operand, then per reduction result */
-  char *base[RT_MAXOP];
-  int nops;
-} RowLoop;
-
-static const char *rt_reduce_name(Op op) {
-  switch (op) {
-  case OP_min: return "minimum";
-  case OP_max: return "maximum";
-  default: return op_info(op)->name;
-  }
-}
-
-/* Strides of every operand over the iteration shape, in loop order (the reduced axis last),
- * then drops size-1 dims and merges adjacent dims that every operand walks uniformly. */
-static BudStatus rt_row_loop(RunState *rs, const Plan *p, int axis, RowLoop *L) {
-  int nd = p->iter.ndim, nops = p->noperands + p->nreduces;
-  if (nops > RT_MAXOP)
-    return bud_fail(rs->ctx, BUD_ERR_LIMIT, "a fused group has %d operands (at most %d)", nops,
-                    RT_MAXOP);
-  int perm[BUD_MAX_DIMS], np = 0;
-  for (int d = 0; d < nd; d++)
-    if (d != axis) perm[np++] = d;
-  if (axis >= 0) perm[np++] = axis;
-  L->nops = nops;
-  for (int s = 0; s < nops; s++) {
-    const View *v;
-    int64_t full[BUD_MAX_DIMS];
-    if (s < p->noperands) {
-      const PlanOperand *po = &p->operands[s];
-      v = &rs->views[po->buffer];
-      if (v->dtype != (BudDType)po->dtype || v->ndim > nd)
-        return bud_fail(rs->ctx, BUD_ERR_INTERNAL, "plan operand %d does not match its buffer", s);
-      for (int d = 0; d < nd; d++) {
-        int od = d - (nd - v->ndim);
-        if (od < 0 || v->shape[od] == 1) full[d] = 0;
-        else if (v->shape[od] == p->iter.dim[d]) full[d] = v->strides[od];
-        else
-          return bud_fail(rs->ctx, BUD_ERR_INTERNAL, "plan operand %d does not broadcast", s);
-      }
-    } else {
-      const PlanReduce *r = &p->reduces[s - p->noperands];
-      v = &rs->views[r->buffer];
-      if (v->dtype != (BudDType)r->out_dtype ||
-          (axis >= 0 ? v->ndim != nd - 1 : rt_view_size(v) != 1))
-        return bud_fail(rs->ctx, BUD_ERR_INTERNAL, "reduction %d does not match its buffer",
-                        s - p->noperands);
-      for (int d = 0; d < nd; d++)
-        full[d] = axis < 0 || d == axis ? 0 : v->strides[d < axis ? d : d - 1];
-    }
-    L->base[s] = v->data;
-    for (int k = 0; k < nd; k++) L->st[s][k] = full[perm[k]];
-  }
-  /* drop size-1 dims (keep the reduced axis), then coalesce outer into inner where possible */
-  int n = 0;
-  for (int k = 0; k < nd; k++) {
-    bool is_red = axis >= 0 && k == nd - 1;
-    if (p->iter.dim[perm[k]] == 1 && !is_red) continue;
-    L->dims[n] = p->iter.dim[perm[k]];
-    for (int s = 0; s < nops; s++) L->st[s][n] = L->st[s][k];
-    n++;
-  }
-  int m = 0;
-  for (int k = 0; k < n; k++) {
-    bool is_red = axis >= 0 && k == n - 1;
-    bool merge = m > 0 && !is_red;
-    for (int s = 0; merge && s < nops; s++)
-      merge = L->st[s][m - 1] == L->st[s][k] * L->dims[k];
-    if (merge) {
-      L->dims[m - 1] *= L->dims[k];
-      for (int s = 0; s < nops; s++) L->st[s][m - 1] = L->st[s][k];
-      continue;
-    }
-    L->dims[m] = L->dims[k];
-    for (int s = 0; s < nops; s++) L->st[s][m] = L->st[s][k];
-    m++;
-  }
-  if (m == 0) { /* 0-d, or every dim of size 1: one row of one element */
-    L->dims[0] = 1;
-    for (int s = 0; s < nops; s++) L->st[s][0] = 0;
-    m = 1;
-  }
-  L->nd = m;
-  return BUD_OK;
-}
-
-static BudStatus rt_run_fused(RunState *rs, Group *grp) {
-  BudContext *ctx = rs->ctx;
-  const Plan *p = &grp->plan;
-  int axis = p->reduce_axis;
-  if (axis != PLAN_NO_REDUCE && axis != BUD_AXIS_ALL && axis < 0) axis += p->iter.ndim;
-  if (axis != PLAN_NO_REDUCE && axis != BUD_AXIS_ALL && (axis < 0 || axis >= p->iter.ndim))
-    return bud_fail(ctx, BUD_ERR_INTERNAL, "plan reduces axis %d of a %d-d iteration",
-                    p->reduce_axis, p->iter.ndim);
-  int ax = axis >= 0 ? axis : -1;
-  int64_t total = 1, outer = 1; /* elements iterated; result elements of an axis reduction */
-  for (int d = 0; d < p->iter.ndim; d++) {
-    total *= p->iter.dim[d];
-    if (d != ax) outer *= p->iter.dim[d];
-  }
-  bool empty_reduction = (axis == BUD_AXIS_ALL && total == 0) ||
-                         (ax >= 0 && p->iter.dim[ax] == 0 && outer > 0);
-  for (int r = 0; empty_reduction && r < p->nreduces; r++) {
-    Op op = (Op)p->reduces[r].op;
-    if (op == OP_argmin || op == OP_argmax)
-      return bud_fail(ctx, BUD_ERR_VALUE, "attempt to get %s of an empty sequence",
-                      op_info(op)->name);
-    if (op == OP_min || op == OP_max)
-      return bud_fail(ctx, BUD_ERR_VALUE,
-                      "zero-size array to reduction operation %s which has no identity",
-                      rt_reduce_name(op));
-  }
-  RowLoop L;
-  memset(&L, 0, sizeof L);
-  BudStatus st = rt_row_loop(rs, p, ax, &L);
-  if (st != BUD_OK) return st;
-  int64_t inner = L.dims[L.nd - 1], nrows = 1;
-  for (int k = 0; k < L.nd - 1; k++) nrows *= L.dims[k];
-  if (ax < 0 && total == 0) nrows = 0; /* element-wise or full reduction of nothing */
-
-  BudKArgs args;
-  memset(&args, 0, sizeof args);
-  int64_t inner_st[RT_MAXOP];
-  for (int s = 0; s < p->noperands; s++) {
-    args.stride[s] = L.st[s][L.nd - 1];
-    inner_st[s] = args.stride[s];
-  }
-  BudKernelFn fn = rt_group_kernel(ctx, grp, inner_st);
-  VmScratch *scratch = NULL;
-  if (!fn && nrows > 0 && inner > 0) {
-    scratch = vm_scratch_new(p);
-    if (!scratch) return bud_fail(ctx, BUD_ERR_NOMEM, "out of memory for VM block buffers");
-  }
-  RedAcc *acc = NULL;
-  if (p->nreduces > 0) {
-    acc = calloc((size_t)p->nreduces, sizeof *acc);
-    if (!acc) {
-      vm_scratch_free(scratch);
-      return bud_fail(ctx, BUD_ERR_NOMEM, "out of memory for reduction state");
-    }
-    for (int r = 0; r < p->nreduces; r++) vm_reduce_init(&p->reduces[r], &acc[r]);
-  }
-  args.acc = acc;
-  int64_t off[RT_MAXOP] = {0}, idx[BUD_MAX_DIMS] = {0};
-  for (int64_t row = 0; row < nrows && st == BUD_OK; row++) {
-    for (int s = 0; s < p->noperands; s++) args.ptr[s] = L.base[s] + off[s];
-    if (ax >= 0)
-      for (int r = 0; r < p->nreduces; r++) vm_reduce_init(&p->reduces[r], &acc[r]);
-    args.index_base = ax >= 0 ? 0 : row * inner;
-    if (inner > 0) {
-      if (fn) fn(&args, 0, inner);
-      else st = vm_run_row(ctx, p, scratch, &args, 0, inner);
-    }
-    if (ax >= 0)
-      for (int r = 0; r < p->nreduces; r++)
-        vm_reduce_finish(&p->reduces[r], &acc[r], L.base[p->noperands + r] + off[p->noperands + r]);
-    for (int k = L.nd - 2; k >= 0; k--) { /* next row: odometer over the outer dims */
-      for (int s = 0; s < L.nops; s++) off[s] += L.st[s][k];
-      if (++idx[k] < L.dims[k]) break;
-      for (int s = 0; s < L.nops; s++) off[s] -= L.st[s][k] * L.dims[k];
-      idx[k] = 0;
-    }
-  }
-  if (st == BUD_OK && axis == BUD_AXIS_ALL)
-    for (int r = 0; r < p->nreduces; r++)
-      vm_reduce_finish(&p->reduces[r], &acc[r], L.base[p->noperands + r]);
-  if (!fn && nrows > 0) ctx->stats.kernels_vm++;
-  free(acc);
-  vm_scratch_free(scratch);
-  return st;
 }
 
 /* ---- GROUP_DOT ------------------------------------------------------------------------------- */
@@ -476,9 +254,6 @@ static void rt_cleanup(RunState *rs, BudArray *outputs, const bool *allocated, b
         outputs[o].owner = NULL;
         outputs[o].data = NULL;
       }
-  free(rs->temps);
-  free(rs->copies);
-  free(rs->views);
 }
 
 static BudStatus rt_prepare(RunState *rs, const BudArray *inputs, BudArray *outputs,
@@ -586,16 +361,35 @@ static BudStatus rt_prepare(RunState *rs, const BudArray *inputs, BudArray *outp
   return BUD_OK;
 }
 
+/* Bookkeeping of a run on the stack when the program is this small (else on the heap). */
+enum { RT_SMALL_BUFS = 16, RT_SMALL_SLOTS = 16 };
+
+/* n zeroed elements of size sz: small (with room for `room`) when n fits, else calloc'd. */
+static void *rt_book(void *small, int room, int n, size_t sz) {
+  if (n <= room) {
+    memset(small, 0, (size_t)(n > 0 ? n : 1) * sz);
+    return small;
+  }
+  return calloc((size_t)n, sz);
+}
+
+static void rt_book_free(void *p, const void *small) {
+  if (p != small) free(p);
+}
+
 BudStatus rt_run_program(BudContext *ctx, BudProgram *prog, const BudArray *inputs,
                          BudArray *outputs) {
+  View views_s[RT_SMALL_BUFS];
+  void *temps_s[RT_SMALL_SLOTS], *copies_s[RT_SMALL_SLOTS];
+  bool allocated_s[RT_SMALL_SLOTS];
   RunState rs;
   memset(&rs, 0, sizeof rs);
   rs.ctx = ctx;
   rs.prog = prog;
-  rs.views = calloc((size_t)(prog->nbuffers > 0 ? prog->nbuffers : 1), sizeof *rs.views);
-  rs.temps = calloc((size_t)(prog->ntemps > 0 ? prog->ntemps : 1), sizeof *rs.temps);
-  rs.copies = calloc((size_t)(prog->ninputs > 0 ? prog->ninputs : 1), sizeof *rs.copies);
-  bool *allocated = calloc((size_t)(prog->noutputs > 0 ? prog->noutputs : 1), sizeof *allocated);
+  rs.views = rt_book(views_s, RT_SMALL_BUFS, prog->nbuffers, sizeof *rs.views);
+  rs.temps = rt_book(temps_s, RT_SMALL_SLOTS, prog->ntemps, sizeof *rs.temps);
+  rs.copies = rt_book(copies_s, RT_SMALL_SLOTS, prog->ninputs, sizeof *rs.copies);
+  bool *allocated = rt_book(allocated_s, RT_SMALL_SLOTS, prog->noutputs, sizeof *allocated);
   BudStatus st = BUD_OK;
   if (!rs.views || !rs.temps || !rs.copies || !allocated)
     st = bud_fail(ctx, BUD_ERR_NOMEM, "out of memory starting a run");
@@ -610,6 +404,9 @@ BudStatus rt_run_program(BudContext *ctx, BudProgram *prog, const BudArray *inpu
     }
   }
   rt_cleanup(&rs, outputs, allocated, st != BUD_OK);
-  free(allocated);
+  rt_book_free(rs.views, views_s);
+  rt_book_free(rs.temps, temps_s);
+  rt_book_free(rs.copies, copies_s);
+  rt_book_free(allocated, allocated_s);
   return st;
 }
