@@ -411,3 +411,15 @@ MP_MID(expm1_f64, expm1, BUD_FLOAT64, 1)
 #undef MP_PHASE
 MP_END(expm1_f64, expm1, BUD_FLOAT64, 1)
 #undef MP_NAME
+
+#define MP_NAME log1p_f64
+MP_BEGIN(log1p_f64, log1p, BUD_FLOAT64, 1)
+#define MP_PHASE 1
+#include "math/p_log1p_f64.def"
+#undef MP_PHASE
+MP_MID(log1p_f64, log1p, BUD_FLOAT64, 1)
+#define MP_PHASE 2
+#include "math/p_log1p_f64.def"
+#undef MP_PHASE
+MP_END(log1p_f64, log1p, BUD_FLOAT64, 1)
+#undef MP_NAME
