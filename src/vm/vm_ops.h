@@ -10,8 +10,10 @@
 #include "vm/vm.h"
 
 /* The hot loops are compiled twice, for AVX2 and for the baseline, and picked at load time, so
- * tier 0 is fast without -march=native in the library build. */
-#if defined(__x86_64__) && defined(__linux__) && !defined(BUD_NO_TARGET_CLONES)
+ * tier 0 is fast without -march=native in the library build. Not under ThreadSanitizer: its
+ * run time is not initialised yet when the loader calls the ifunc resolvers, and they crash. */
+#if defined(__x86_64__) && defined(__linux__) && !defined(BUD_NO_TARGET_CLONES) && \
+    !defined(__SANITIZE_THREAD__)
 #define VM_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define VM_CLONES
