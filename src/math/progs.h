@@ -423,3 +423,15 @@ MP_MID(log1p_f64, log1p, BUD_FLOAT64, 1)
 #undef MP_PHASE
 MP_END(log1p_f64, log1p, BUD_FLOAT64, 1)
 #undef MP_NAME
+
+#define MP_NAME cbrt_f64
+MP_BEGIN(cbrt_f64, cbrt, BUD_FLOAT64, 1)
+#define MP_PHASE 1
+#include "math/p_cbrt_f64.def"
+#undef MP_PHASE
+MP_MID(cbrt_f64, cbrt, BUD_FLOAT64, 1)
+#define MP_PHASE 2
+#include "math/p_cbrt_f64.def"
+#undef MP_PHASE
+MP_END(cbrt_f64, cbrt, BUD_FLOAT64, 1)
+#undef MP_NAME
