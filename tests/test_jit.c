@@ -388,25 +388,109 @@ static void dump_plan(const Plan *p) {
   }
 }
 
+/* Random graphs in batches: every kernel of a batch goes into one code block (one map and one
+ * seal per batch instead of per kernel), inputs are shared, and each output is compared with the
+ * VM bit for bit (NaN against NaN of another payload is counted, not failed). */
+enum { FZ_BATCH = 64, FZ_MAXN = 48 };
+
 static void test_fuzz(void) {
   const char *e = getenv("BUD_FUZZ_N");
   long ngraphs = e ? atol(e) : 100000;
-  long nbad = 0, nrun = 0;
+  long nrun = 0;
   int before = check_nfail;
   uint64_t t0 = now_ns();
+  static TPlan plans[FZ_BATCH];
+  static JitOut outs[FZ_BATCH][3];
+  static int64_t ns[FZ_BATCH];
+  double in64[5][FZ_MAXN + 8], vm64[FZ_MAXN + 8], jit64[FZ_MAXN + 8];
+  for (int s = 0; s < 5; s++) fill(F64, in64[s], FZ_MAXN + 8, 0);
+  float in32[5][FZ_MAXN + 8];
+  for (int s = 0; s < 5; s++) fill(F32, in32[s], FZ_MAXN + 8, 0);
   g_nan_lenient = true;
-  for (long g = 0; g < ngraphs && nbad < 5; g++) {
-    TPlan t;
-    int nops;
-    build_random(&t, (g & 1) ? F64 : F32, &nops);
-    t.p.sched.unroll = 1 + (int)(rnd() % 4);
-    int64_t n = (int64_t)(rnd() % 40);
-    int f0 = check_nfail;
-    nrun += diff_plan(&t, "random graph", n, 0, (int)(g & 2) >> 1, NULL, NULL, true);
-    if (check_nfail != f0) {
-      nbad++;
-      if (g_verbose) dump_plan(&t.p);
+  int nbad = 0;
+  for (long g0 = 0; g0 < ngraphs && nbad < 5; g0 += FZ_BATCH) {
+    int nb = (int)(ngraphs - g0 < FZ_BATCH ? ngraphs - g0 : FZ_BATCH);
+    size_t total = 0;
+    for (int i = 0; i < nb; i++) {
+      int nops;
+      build_random(&plans[i], ((g0 + i) & 1) ? F64 : F32, &nops);
+      plans[i].p.sched.unroll = 1 + (int)(rnd() % 4);
+      ns[i] = (int64_t)(rnd() % FZ_MAXN);
+      for (int ii = 0; ii < g_nisa; ii++) {
+        JitOut *o = &outs[i][ii];
+        if (x86_jit_compile(&plans[i].p, NULL, g_isas[ii], o, NULL, 0) != 0) o->buf.code = NULL;
+        else total += (o->buf.len + o->npool + 63) & ~(size_t)63;
+      }
     }
+    RtCode code;
+    CHECK_EQ_INT(rt_code_alloc(&g_cm, total ? total : 64, &code), RT_CODE_OK);
+    size_t off = 0;
+    size_t offs[FZ_BATCH][3];
+    for (int i = 0; i < nb; i++)
+      for (int ii = 0; ii < g_nisa; ii++) {
+        JitOut *o = &outs[i][ii];
+        if (!o->buf.code) continue;
+        offs[i][ii] = off;
+        memcpy(code.p + off, o->buf.code, o->buf.len);
+        if (o->npool) memcpy(code.p + off + o->buf.len, o->pool, o->npool);
+        off += (o->buf.len + o->npool + 63) & ~(size_t)63;
+      }
+    CHECK_EQ_INT(rt_code_seal(&g_cm, &code), RT_CODE_OK);
+    for (int i = 0; i < nb; i++) {
+      Plan *p = &plans[i].p;
+      bool f64 = p->operands[0].dtype == F64;
+      int z = f64 ? 8 : 4;
+      BudKArgs args;
+      memset(&args, 0, sizeof args);
+      int so = p->noperands - 1;
+      for (int s = 0; s < so; s++) {
+        args.ptr[s] = f64 ? (char *)in64[s] : (char *)in32[s];
+        args.stride[s] = z;
+      }
+      args.ptr[so] = (char *)vm64;
+      args.stride[so] = z;
+      memset(vm64, 0xA5, sizeof vm64);
+      VmScratch *vs = vm_scratch_new(p);
+      CHECK_EQ_INT(vm_run_row(&g_ctx, p, vs, &args, 0, ns[i]), BUD_OK);
+      vm_scratch_free(vs);
+      for (int ii = 0; ii < g_nisa; ii++) {
+        JitOut *o = &outs[i][ii];
+        if (!o->buf.code) continue;
+        BudKernelFn fn;
+        void *fp = code.p + offs[i][ii];
+        memcpy(&fn, &fp, sizeof fp);
+        args.ptr[so] = (char *)jit64;
+        memset(jit64, 0xA5, sizeof jit64);
+        fn(&args, 0, ns[i]);
+        nrun++;
+        int64_t bad = -1;
+        for (int64_t k = 0; k < FZ_MAXN + 8 && bad < 0; k++) {
+          const uint8_t *x = (const uint8_t *)jit64 + k * z, *y = (const uint8_t *)vm64 + k * z;
+          if (memcmp(x, y, (size_t)z) == 0) continue;
+          if (is_nan_elem((BudDType)p->operands[0].dtype, x) &&
+              is_nan_elem((BudDType)p->operands[0].dtype, y)) {
+            if (g_nan_payload_diffs++ < 3 && g_verbose) {
+              uint64_t a = 0, b2 = 0;
+              memcpy(&a, x, (size_t)z);
+              memcpy(&b2, y, (size_t)z);
+              printf("   bits jit %llx vm %llx on %s\n", (unsigned long long)a, (unsigned long long)b2,
+                     x86_isa_name(g_isas[ii]));
+              dump_plan(p);
+            }
+            continue;
+          }
+          bad = k;
+        }
+        CHECK_MSG(bad < 0, "random graph %ld on %s: n=%lld element %lld differs", g0 + i,
+                  x86_isa_name(g_isas[ii]), (long long)ns[i], (long long)bad);
+        if (bad >= 0) {
+          nbad++;
+          if (g_verbose) dump_plan(p);
+        }
+        x86_jit_out_free(o);
+      }
+    }
+    rt_code_free(&g_cm, &code);
   }
   g_nan_lenient = false;
   printf("test_jit: %ld random graphs (%ld kernel runs) in %.1f s, %d failures, %ld NaN-payload "
