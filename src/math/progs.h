@@ -435,3 +435,15 @@ MP_MID(cbrt_f64, cbrt, BUD_FLOAT64, 1)
 #undef MP_PHASE
 MP_END(cbrt_f64, cbrt, BUD_FLOAT64, 1)
 #undef MP_NAME
+
+#define MP_NAME tan_f64
+MP_BEGIN(tan_f64, tan, BUD_FLOAT64, 1)
+#define MP_PHASE 1
+#include "math/p_tan_f64.def"
+#undef MP_PHASE
+MP_MID(tan_f64, tan, BUD_FLOAT64, 1)
+#define MP_PHASE 2
+#include "math/p_tan_f64.def"
+#undef MP_PHASE
+MP_END(tan_f64, tan, BUD_FLOAT64, 1)
+#undef MP_NAME
