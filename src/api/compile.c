@@ -8,6 +8,7 @@
 #include "opt/opt.h"
 #include "plan/plan.h"
 #include "rt/exec.h"
+#include "rt/kernel.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -75,17 +76,12 @@ static BudStatus api_check_inputs(BudContext *ctx, int ninputs, const BudInput *
   return BUD_OK;
 }
 
-/* Runtime hooks declared in rt/kernel.h, referenced weakly so the API links before src/rt has
- * them: the BUD_ISA check (BUD_ERR_CPU when it names an ISA this CPU lacks) and the back end's
- * account of a group for bud_explain. */
-BudStatus rt_isa_check(BudContext *ctx) __attribute__((weak));
-void rt_kernel_explain(BudContext *ctx, Group *grp, StrBuf *sb) __attribute__((weak));
 
 BudStatus api_build_program(BudContext *ctx, const IrGraph *g, BudProgram **out, StrBuf *explain,
                             uint64_t t0) {
   IrGraph *opt = NULL;
   BudStatus st;
-  if (rt_isa_check && (st = rt_isa_check(ctx))) return st;
+  if ((st = rt_isa_check(ctx))) return st; /* BUD_ISA names an ISA this CPU lacks */
   st = opt_pipeline(ctx, g, &opt, explain);
   if (st) {
     if (opt) ir_graph_free(opt);
@@ -152,12 +148,10 @@ char *bud_explain(BudContext *ctx, const char *source, int ninputs, const BudInp
     sb_free(&sb);
     return NULL;
   }
-  if (rt_kernel_explain) {
-    for (int i = 0; i < prog->ngroups; i++) {
-      if (prog->groups[i].kind != GROUP_FUSED) continue;
-      sb_printf(&sb, "== code for group %d ==\n", i);
-      rt_kernel_explain(ctx, &prog->groups[i], &sb);
-    }
+  for (int i = 0; i < prog->ngroups; i++) {
+    if (prog->groups[i].kind != GROUP_FUSED) continue;
+    sb_printf(&sb, "== code for group %d ==\n", i);
+    rt_kernel_explain(ctx, &prog->groups[i], &sb);
   }
   bud_program_free(prog);
   if (sb.oom) {

@@ -4,13 +4,11 @@
  */
 #include "api/api.h"
 #include "rt/exec.h"
+#include "rt/kernel.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* The runtime's release hook for ctx->rt (kernel cache, code memory), declared in rt/kernel.h.
- * Referenced weakly so the API links before src/rt defines it. */
-void rt_state_free(BudContext *ctx) __attribute__((weak));
 
 BudContext *bud_context_new(void) {
   BudContext *ctx = calloc(1, sizeof *ctx);
@@ -22,7 +20,7 @@ BudContext *bud_context_new(void) {
 
 /* Call point for freeing the runtime state held in ctx->rt. */
 static void api_release_runtime(BudContext *ctx) {
-  if (ctx->rt && rt_state_free) rt_state_free(ctx);
+  if (ctx->rt) rt_state_free(ctx);
 }
 
 void bud_context_free(BudContext *ctx) {

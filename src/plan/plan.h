@@ -54,6 +54,31 @@ typedef struct PlanReduce {
 typedef enum TailPolicy { TAIL_MASKED, TAIL_SCALAR } TailPolicy;
 typedef enum StoreKind { STORE_NORMAL, STORE_NONTEMPORAL } StoreKind;
 
+/* The schedule: how a plan's loop runs, as data. Who sets what and who honours it:
+ *   vec_bytes, tail, naccum, block     plan_lower's defaults; the JIT (vec_bytes, tail, naccum)
+ *                                      and the VM (block) honour them.
+ *   unroll, prefetch_bytes, store      the cost model (src/rt/cost.c, rt_cost_apply) from the
+ *                                      roofline; the JIT may honour them (unroll: vectors per
+ *                                      iteration; prefetch_bytes: distance of software prefetches
+ *                                      ahead of each load stream, 0 = none; store: non-temporal
+ *                                      stores only when the stored bytes exceed the last-level
+ *                                      cache and no later group reads them). The VM ignores them.
+ *   nthreads                           the cost model: how many threads are worth waking for this
+ *                                      group (1 = run it serially: below the size where the
+ *                                      per-thread wake-up cost exceeds the gain). The executor
+ *                                      uses min(nthreads, its pool size); 0 = no advice (the
+ *                                      executor decides alone).
+ *   split                              elements per parallel chunk along the flat iteration
+ *                                      (0 = even static chunks, rounded to the vector width);
+ *                                      advice for the executor.
+ *   tile_rows, tile_cols               2-D blocking of the two innermost dims (0 = none): advice
+ *                                      for transposes; no back end tiles yet.
+ *   reorder                            false: the executor's own dim order (it drops size-1 dims,
+ *                                      coalesces contiguous ones and moves a reduced axis
+ *                                      innermost, so Fortran-order and transposed views run
+ *                                      along their smallest stride already); no other order yet.
+ * Element-wise plans over non-contiguous views (transposes, slices, negative and zero strides)
+ * run through per-operand strides in the executor (kernel ABI below), without copies. */
 typedef struct Schedule {
   int vec_bytes;       /* vector register width the plan targets (16, 32, 64) */
   int unroll;          /* vectors per loop iteration */
@@ -62,7 +87,12 @@ typedef struct Schedule {
   uint8_t store;       /* StoreKind */
   int prefetch_bytes;  /* software prefetch distance, 0 = none */
   int block;           /* VM block length in elements */
-  int nthreads;        /* threads the executor may use (issue 4) */
+  int nthreads;        /* threads worth using (see above; issue 4) */
+  /* added for issue 4 (helper-11), additive: */
+  int64_t split;       /* elements per parallel chunk, 0 = even chunks */
+  int tile_rows, tile_cols; /* 2-D tile of the innermost dims, 0 = none */
+  bool reorder;        /* reserved: false = the executor's order */
+  float predicted_us;  /* the cost model's predicted time with nthreads threads */
 } Schedule;
 
 /* Where reductions go: none, every axis (one result), or one axis of the iteration shape. */
@@ -111,10 +141,19 @@ typedef struct Group {
   int32_t in_buf[2];     /* GROUP_DOT: operands; GROUP_COPY: source (-1 for a constant) */
   int32_t out_buf;       /* GROUP_DOT / GROUP_COPY */
   struct Kernel *kernel; /* back-end code for the plan (NULL: the VM runs it) */
+  /* The context whose kernel cache pins `kernel`: set once (compare-exchange) by the first run
+   * that asks for machine code; only that context touches `kernel`. Runs of the same program from
+   * other contexts use the VM for this group (rt/exec_fused.c, counted in jit_fallbacks). */
+  void *kernel_owner;
   /* The executor's VM block buffers kept between runs (rt/exec_fused.c): slot c serves chunk c
    * of a run. Only touched with atomic exchange / compare-exchange, so runs of one program from
    * several threads (each with its own context) stay safe; freed by rt_program_release. */
   struct VmScratch *scratch[GROUP_SCRATCH_SLOTS];
+  /* added for issue 4 (helper-11), additive: horizontal batch. Consecutive groups with the same
+   * batch number (>= 0) are small and independent (none reads what another of the batch
+   * writes): an executor may run them in one call or one parallel region; running them one
+   * after another, as today, is also correct. -1: not batched. */
+  int32_t batch;
 } Group;
 
 struct BudProgram {

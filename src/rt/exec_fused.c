@@ -38,18 +38,22 @@ enum { RT_CHUNK_ALIGN = 64 };
 /* Reduction partials on the stack for this many chunk x reduction pairs (else on the heap). */
 enum { RT_SMALL_ACC = 4 };
 
-/* JIT HOOK: the machine-code kernel for this group and these operand layouts, or NULL to run the
- * VM. Returns NULL until the back end's kernel cache (rt_kernel_get in rt/kernel.h) is linked in;
- * then the last line becomes `return rt_kernel_get(ctx, grp, layouts);`. Reductions: a kernel
- * accumulates into args->acc like vm_run_row does across calls, so a JIT float sum/mean must keep
- * RedAcc's pairwise form (partial sums pushed into cascade/nblocks) for vm_reduce_finish. */
+/* The machine-code kernel for this group and these operand layouts (compiled on first use and
+ * cached, see rt/kernel.h), or NULL to run the VM. The first context that runs the group owns its
+ * kernel pin; a run of the same program from another context (another thread) uses the VM for
+ * the group rather than touch another context's kernel cache, and says so in the statistics. */
 static BudKernelFn rt_group_kernel(BudContext *ctx, Group *grp, const int64_t *inner_strides) {
   uint8_t layouts[BUD_MAX_OPERANDS];
   for (int s = 0; s < grp->plan.noperands && s < BUD_MAX_OPERANDS; s++)
     layouts[s] = rt_layout_of(inner_strides[s], (BudDType)grp->plan.operands[s].dtype);
-  BUD_UNUSED(ctx);
-  BUD_UNUSED(layouts);
-  return NULL;
+  void *owner = NULL;
+  if (!__atomic_compare_exchange_n(&grp->kernel_owner, &owner, (void *)ctx, false,
+                                   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) &&
+      owner != (void *)ctx) {
+    ctx->stats.jit_fallbacks++;
+    return NULL;
+  }
+  return rt_kernel_get(ctx, grp, layouts);
 }
 
 enum { RT_MAXOP = BUD_MAX_OPERANDS }; /* plan operands + reduction results */
@@ -165,6 +169,7 @@ static void rt_scratch_give(Group *grp, int c, VmScratch *s) {
 
 void rt_program_release(BudProgram *prog) {
   if (!prog || !prog->groups) return;
+  for (int gi = 0; gi < prog->ngroups; gi++) rt_kernel_release(&prog->groups[gi]);
   for (int gi = 0; gi < prog->ngroups; gi++)
     for (int c = 0; c < GROUP_SCRATCH_SLOTS; c++)
       vm_scratch_free(__atomic_exchange_n(&prog->groups[gi].scratch[c], NULL, __ATOMIC_ACQUIRE));
