@@ -271,7 +271,7 @@ static Kernel *compile_entry(BudContext *ctx, RtState *rt, const Plan *p, const 
       if (rc == RT_CODE_OK) {
         void *fp = k->code.p;
         memcpy(&k->fn, &fp, sizeof fp);
-        k->ncode = o.buf.len;
+        k->ncode = o.ncode ? o.ncode : o.buf.len;
         rt->code_bytes += k->code.size;
         ctx->stats.code_bytes = rt->code_bytes;
         ctx->stats.kernels_jit++;

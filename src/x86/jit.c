@@ -621,6 +621,7 @@ static void emit_kernel(Jit *J) {
   for (int i = ncs - 1; i >= 0; i--) gst(J, x86_rm(b, X86_pop, G(used_cs[i])));
   gst(J, x86_rm(b, X86_pop, G(X86_RBP)));
   gst(J, x86_np(b, X86_ret));
+  J->ncode = b->len;
   while (b->len % 64 != 0 && !J->err) gst(J, x86_np(b, X86_nop));
   gst(J, x86_label_bind(b, J->pool_label));
   free(pro);
@@ -711,6 +712,7 @@ int x86_jit_compile(const Plan *p, const uint8_t *layouts, X86Isa isa, JitOut *o
   }
   out->pool = J.pool;
   out->npool = J.npool;
+  out->ncode = J.ncode;
   return 0;
 }
 

@@ -16,6 +16,7 @@
  * that the pool starts at buf->len, 64-byte aligned) followed by pool bytes. */
 typedef struct JitOut {
   X86Buf buf;
+  size_t ncode;  /* bytes of instructions (buf.len less the alignment padding) */
   uint8_t *pool; /* malloc'd */
   size_t npool;
 } JitOut;

@@ -82,6 +82,7 @@ typedef struct Jit {
   int32_t mask_slot[2];         /* AVX2 tail masks for 4- and 8-byte lanes */
   int32_t buf_slot;             /* SSE2 tail buffers: 16 bytes per operand */
   int32_t frame;
+  size_t ncode;     /* code bytes before the pool padding */
   int mode;         /* JIT_MODE_* of the body being emitted */
   int copy;         /* unrolled copy being emitted */
   /* pool */
