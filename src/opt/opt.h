@@ -36,4 +36,11 @@ bool opt_debug_wants(const char *debug, const char *name);
 BudStatus program_build(BudContext *ctx, IrGraph *g, BudProgram **out, StrBuf *explain);
 void program_free(BudProgram *p);
 
+/* Recompute or materialize (src/plan/recompute.c): for each element-wise node of g read by
+ * several groups of `group`, compares storing it once and loading it in each group with
+ * recomputing its cone in each, on the machine model; writes one line per decision to notes.
+ * *out: a new graph with the recomputed cones duplicated, or NULL when nothing changes. */
+BudStatus program_recompute(BudContext *ctx, const IrGraph *g, const int32_t *group,
+                            IrGraph **out, StrBuf *notes);
+
 #endif
