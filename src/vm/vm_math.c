@@ -17,25 +17,6 @@
 #pragma STDC FP_CONTRACT OFF
 #endif
 
-#define LOOP1(TI, TO, EXPR)                                                                       \
-  do {                                                                                            \
-    const TI *pa_ = a;                                                                            \
-    TO *po_ = out;                                                                                \
-    for (int64_t i = 0; i < n; i++) {                                                             \
-      TI x = pa_[i];                                                                              \
-      po_[i] = (TO)(EXPR);                                                                        \
-    }                                                                                             \
-  } while (0)
-
-#define LOOP2(TI, TO, EXPR)                                                                       \
-  do {                                                                                            \
-    const TI *pa_ = a, *pb_ = b;                                                                  \
-    TO *po_ = out;                                                                                \
-    for (int64_t i = 0; i < n; i++) {                                                             \
-      TI x = pa_[i], y = pb_[i];                                                                  \
-      po_[i] = (TO)(EXPR);                                                                        \
-    }                                                                                             \
-  } while (0)
 
 /* Whether src/math has a program for op in dt: then the VM runs it (the JIT emits the same
  * program, so both agree bit for bit); otherwise the VM calls libm, as NumPy does. */

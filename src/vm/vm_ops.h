@@ -26,6 +26,39 @@
 #define VM_HOT VM_CLONES
 #endif
 
+/* Loops over n elements: x (and y, z) are the operands' elements, EXPR the result. */
+#define LOOP1(TI, TO, EXPR)                                                                       \
+  do {                                                                                            \
+    const TI *pa_ = a;                                                                            \
+    TO *po_ = out;                                                                                \
+    for (int64_t i = 0; i < n; i++) {                                                             \
+      TI x = pa_[i];                                                                              \
+      po_[i] = (TO)(EXPR);                                                                        \
+    }                                                                                             \
+  } while (0)
+
+#define LOOP2(TI, TO, EXPR)                                                                       \
+  do {                                                                                            \
+    const TI *pa_ = a, *pb_ = b;                                                                  \
+    TO *po_ = out;                                                                                \
+    for (int64_t i = 0; i < n; i++) {                                                             \
+      TI x = pa_[i], y = pb_[i];                                                                  \
+      po_[i] = (TO)(EXPR);                                                                        \
+    }                                                                                             \
+  } while (0)
+
+#define LOOP3(TC, TI, TO, EXPR)                                                                   \
+  do {                                                                                            \
+    const TC *pa_ = a;                                                                            \
+    const TI *pb_ = b, *pc_ = c;                                                                  \
+    TO *po_ = out;                                                                                \
+    for (int64_t i = 0; i < n; i++) {                                                             \
+      TC x = pa_[i];                                                                              \
+      TI y = pb_[i], z = pc_[i];                                                                  \
+      po_[i] = (TO)(EXPR);                                                                        \
+    }                                                                                             \
+  } while (0)
+
 /* Like vm_elementwise, but every pointer must be aligned to its element size. */
 BudStatus vm_op_run(BudContext *ctx, Op op, BudDType out_dt, int nin, const BudDType *in_dts,
                     void *out, const void *const *in, int64_t n);
