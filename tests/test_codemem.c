@@ -3,6 +3,7 @@
  * executable at once, and the block's own pages go rw- -> r-x -> ---. Also the pool (reuse
  * after free) and the byte bound. Prints "codemem: N passed, N failed". */
 #define _GNU_SOURCE
+#include "check.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -10,12 +11,6 @@
 #include "x86/cpu.h"
 #include "x86/enc.h"
 
-static int npass, nfail;
-#define CHECK(cond, ...)                                                                           \
-  do {                                                                                             \
-    if (cond) npass++;                                                                             \
-    else { nfail++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } \
-  } while (0)
 
 /* Scans /proc/self/maps: returns the number of w+x mappings; perms of the mapping holding p. */
 static int scan_maps(const void *p, char perms_of_p[5]) {
@@ -39,8 +34,8 @@ static int scan_maps(const void *p, char perms_of_p[5]) {
   do {                                                                                             \
     char pm[5];                                                                                    \
     int nwx = scan_maps((p), pm);                                                                  \
-    CHECK(nwx == 0, "%d w+x mappings", nwx);                                                       \
-    CHECK(strncmp(pm, want, 3) == 0, "block perms %s, want %s", pm, want);                         \
+    CHECK_MSG(nwx == 0, "%d w+x mappings", nwx);                                                       \
+    CHECK_MSG(strncmp(pm, want, 3) == 0, "block perms %s, want %s", pm, want);                         \
   } while (0)
 
 typedef long (*Fn2)(long, long);
@@ -73,42 +68,42 @@ static void emit_add_sse(X86Buf *b) {
 
 int main(void) {
   RtCodeMem cm;
-  CHECK(rt_codemem_init(&cm, 0) == RT_CODE_OK, "init");
-  CHECK(scan_maps(NULL, NULL) == 0, "no w+x mapping before we start");
+  CHECK_MSG(rt_codemem_init(&cm, 0) == RT_CODE_OK, "init");
+  CHECK_MSG(scan_maps(NULL, NULL) == 0, "no w+x mapping before we start");
 
   X86Buf b;
   x86_buf_init(&b, NULL, 0);
   emit_muladd(&b);
-  CHECK(x86_buf_finish(&b) == X86_OK, "emit");
+  CHECK_MSG(x86_buf_finish(&b) == X86_OK, "emit");
   RtCode code;
-  CHECK(rt_code_alloc(&cm, b.len, &code) == RT_CODE_OK, "alloc");
+  CHECK_MSG(rt_code_alloc(&cm, b.len, &code) == RT_CODE_OK, "alloc");
   STEP(code.p, "rw-");
   memcpy(code.p, b.code, b.len);
   STEP(code.p, "rw-");
   int st = rt_code_seal(&cm, &code);
-  CHECK(st == RT_CODE_OK, "seal: %d", st);
+  CHECK_MSG(st == RT_CODE_OK, "seal: %d", st);
   STEP(code.p, "r-x");
   if (st == RT_CODE_OK) {
     Fn2 fn;
     memcpy(&fn, &code.p, sizeof fn);
-    CHECK(fn(6, 7) == 49 && fn(-3, 5) == -8, "call gives %ld", fn(6, 7));
+    CHECK_MSG(fn(6, 7) == 49 && fn(-3, 5) == -8, "call gives %ld", fn(6, 7));
   }
   STEP(code.p, "r-x");
-  CHECK(rt_code_seal(&cm, &code) == RT_CODE_ERR_STATE, "sealing twice");
+  CHECK_MSG(rt_code_seal(&cm, &code) == RT_CODE_ERR_STATE, "sealing twice");
   uint8_t *old = code.p;
   rt_code_free(&cm, &code);
   STEP(old, "---");
-  CHECK(code.p == NULL, "free clears the handle");
+  CHECK_MSG(code.p == NULL, "free clears the handle");
   x86_buf_free(&b);
 
   /* the pool hands the same pages back, writable again */
   x86_buf_init(&b, NULL, 0);
   emit_add_sse(&b);
-  CHECK(x86_buf_finish(&b) == X86_OK, "emit loop");
-  CHECK(rt_code_alloc(&cm, b.len, &code) == RT_CODE_OK && code.p == old, "pool reuse");
+  CHECK_MSG(x86_buf_finish(&b) == X86_OK, "emit loop");
+  CHECK_MSG(rt_code_alloc(&cm, b.len, &code) == RT_CODE_OK && code.p == old, "pool reuse");
   STEP(code.p, "rw-");
   memcpy(code.p, b.code, b.len);
-  CHECK(rt_code_seal(&cm, &code) == RT_CODE_OK, "seal loop");
+  CHECK_MSG(rt_code_seal(&cm, &code) == RT_CODE_OK, "seal loop");
   STEP(code.p, "r-x");
   float x[12], y[12], z[12] = {0};
   for (int i = 0; i < 12; i++) x[i] = (float)i, y[i] = 0.5f * (float)i;
@@ -117,7 +112,7 @@ int main(void) {
   add(z, x, y, 12);
   int ok = 1;
   for (int i = 0; i < 12; i++) ok &= z[i] == 1.5f * (float)i;
-  CHECK(ok, "array add");
+  CHECK_MSG(ok, "array add");
   add(z, x, y, 0);
   rt_code_free(&cm, &code);
   x86_buf_free(&b);
@@ -126,18 +121,17 @@ int main(void) {
   size_t pg = cm.page;
   rt_codemem_set_limit(&cm, 2 * pg);
   RtCode c1, c2, c3;
-  CHECK(rt_code_alloc(&cm, pg, &c1) == RT_CODE_OK, "first page");
-  CHECK(rt_code_alloc(&cm, pg + 1, &c2) == RT_CODE_ERR_LIMIT, "over the bound");
-  CHECK(rt_code_alloc(&cm, pg, &c2) == RT_CODE_OK, "second page");
-  CHECK(rt_code_alloc(&cm, 1, &c3) == RT_CODE_ERR_LIMIT && c3.p == NULL, "bound holds");
+  CHECK_MSG(rt_code_alloc(&cm, pg, &c1) == RT_CODE_OK, "first page");
+  CHECK_MSG(rt_code_alloc(&cm, pg + 1, &c2) == RT_CODE_ERR_LIMIT, "over the bound");
+  CHECK_MSG(rt_code_alloc(&cm, pg, &c2) == RT_CODE_OK, "second page");
+  CHECK_MSG(rt_code_alloc(&cm, 1, &c3) == RT_CODE_ERR_LIMIT && c3.p == NULL, "bound holds");
   rt_code_free(&cm, &c1);
-  CHECK(rt_code_alloc(&cm, 1, &c3) == RT_CODE_OK, "freed page reused under the bound");
-  CHECK(cm.used <= 2 * pg, "used %zu", cm.used);
+  CHECK_MSG(rt_code_alloc(&cm, 1, &c3) == RT_CODE_OK, "freed page reused under the bound");
+  CHECK_MSG(cm.used <= 2 * pg, "used %zu", cm.used);
   rt_code_free(&cm, &c2);
   rt_code_free(&cm, &c3);
-  CHECK(scan_maps(NULL, NULL) == 0, "no w+x mapping at the end");
+  CHECK_MSG(scan_maps(NULL, NULL) == 0, "no w+x mapping at the end");
   rt_codemem_destroy(&cm);
 
-  printf("codemem: %d passed, %d failed\n", npass, nfail);
-  return nfail != 0;
+  return check_done("codemem");
 }

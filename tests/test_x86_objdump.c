@@ -4,6 +4,7 @@
  * also runs it. Skips the disassembly (with a message) if objdump is missing.
  * Prints "x86_objdump: N passed, N failed". */
 #define _GNU_SOURCE
+#include "check.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +14,6 @@
 #include "x86/cpu.h"
 #include "x86/enc.h"
 
-static int npass, nfail;
-#define CHECK(cond, ...)                                                                           \
-  do {                                                                                             \
-    if (cond) npass++;                                                                             \
-    else { nfail++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } \
-  } while (0)
 
 /* void kernel(float *dst, const float *a, const float *b, long n): dst = (a + b) * 2.
  * rdi=dst rsi=a rdx=b rcx=n. Full 8-lane AVX2 steps, then one AVX-512 masked step for the
@@ -100,12 +95,12 @@ int main(void) {
   X86Buf b;
   x86_buf_init(&b, NULL, 0);
   emit_kernel(&b);
-  CHECK(x86_buf_finish(&b) == X86_OK, "kernel encodes");
+  CHECK_MSG(x86_buf_finish(&b) == X86_OK, "kernel encodes");
   char path[] = "/tmp/bud_x86_objdump_XXXXXX";
   int fd = mkstemp(path);
-  CHECK(fd >= 0, "mkstemp");
+  CHECK_MSG(fd >= 0, "mkstemp");
   if (fd >= 0) {
-    CHECK(write(fd, b.code, b.len) == (ssize_t)b.len, "write");
+    CHECK_MSG(write(fd, b.code, b.len) == (ssize_t)b.len, "write");
     close(fd);
   }
   if (system("objdump --version >/dev/null 2>&1") != 0) {
@@ -123,13 +118,13 @@ int main(void) {
       if (hash) *hash = 0;
       size_t k = strlen(text);
       while (k && (text[k - 1] == '\n' || text[k - 1] == ' ')) text[--k] = 0;
-      if (n < nexp) CHECK(strcmp(text, expect[n]) == 0, "insn %zu: got '%s' want '%s'", n, text, expect[n]);
+      if (n < nexp) CHECK_MSG(strcmp(text, expect[n]) == 0, "insn %zu: got '%s' want '%s'", n, text, expect[n]);
       else if (getenv("BUD_TEST_VERBOSE")) printf("  (pool) %s\n", text);
       n++;
       if (n == nexp) break;
     }
     if (p) pclose(p);
-    CHECK(n == nexp, "%zu instructions disassembled, want %zu", n, nexp);
+    CHECK_MSG(n == nexp, "%zu instructions disassembled, want %zu", n, nexp);
   }
   if (fd >= 0) unlink(path);
 
@@ -141,7 +136,7 @@ int main(void) {
   if ((cpu->feat & (X86_FEAT_AVX2 | X86_FEAT_FMA)) == (X86_FEAT_AVX2 | X86_FEAT_FMA) &&
       rt_code_alloc(&cm, b.len, &code) == RT_CODE_OK) {
     memcpy(code.p, b.code, b.len);
-    CHECK(rt_code_seal(&cm, &code) == RT_CODE_OK, "seal");
+    CHECK_MSG(rt_code_seal(&cm, &code) == RT_CODE_OK, "seal");
     void (*fn)(float *, const float *, const float *, long);
     memcpy(&fn, &code.p, sizeof fn);
     int has512 = (cpu->feat & X86_FEAT_AVX512F) != 0;
@@ -154,7 +149,7 @@ int main(void) {
       fn(d, a, bb, n);
       int ok = 1;
       for (int i = 0; i < 32; i++) ok &= d[i] == (i < n ? 2.0f * ((float)i + 1.0f) : -1.0f);
-      CHECK(ok, "kernel result for n=%ld", n);
+      CHECK_MSG(ok, "kernel result for n=%ld", n);
     }
     rt_code_free(&cm, &code);
   } else {
@@ -162,6 +157,5 @@ int main(void) {
   }
   rt_codemem_destroy(&cm);
   x86_buf_free(&b);
-  printf("x86_objdump: %d passed, %d failed\n", npass, nfail);
-  return nfail != 0;
+  return check_done("x86_objdump");
 }
