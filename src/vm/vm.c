@@ -144,7 +144,8 @@ static void vm_load(const VmScratch *s, const LInst *in, const BudKArgs *a, int6
   s->cur[in->dst] = buf;
   if (stride == 0) { /* one value for the whole row: fill the block once */
     if (!first_block) return;
-    for (int64_t k = 0; k < s->block; k++) memcpy(buf + k * sz, src, (size_t)sz);
+    /* m elements: a first block shorter than s->block is the row's only block */
+    for (int64_t k = 0; k < m; k++) memcpy(buf + k * sz, src, (size_t)sz);
   } else if (stride == sz) {
     memcpy(buf, src, (size_t)(m * sz));
   } else {
