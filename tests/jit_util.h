@@ -19,6 +19,7 @@ typedef struct TPlan {
   uint8_t vdt[TP_MAXI];
   PlanOperand ops[TP_MAXO];
   PlanConst consts[TP_MAXC];
+  PlanReduce reds[8];
 } TPlan;
 
 static inline void tp_init(TPlan *t) {
@@ -27,6 +28,7 @@ static inline void tp_init(TPlan *t) {
   t->p.vreg_dtype = t->vdt;
   t->p.operands = t->ops;
   t->p.consts = t->consts;
+  t->p.reduces = t->reds;
   t->p.reduce_axis = PLAN_NO_REDUCE;
   t->p.sched.vec_bytes = 32;
   t->p.sched.unroll = 4;
@@ -93,6 +95,21 @@ static inline void tp_store(TPlan *t, int slot, int v) {
   LInst *in = tp_inst(t, LK_STORE, (BudDType)t->vdt[v]);
   in->slot = slot;
   in->src[0] = (int16_t)v;
+}
+
+/* reduces[r] = op over v (float sum/mean: result in the value's dtype, mean of floats too) */
+static inline int tp_reduce(TPlan *t, Op op, int v) {
+  int r = t->p.nreduces++;
+  t->reds[r].op = (uint16_t)op;
+  t->reds[r].in_dtype = t->vdt[v];
+  t->reds[r].out_dtype = t->vdt[v];
+  t->reds[r].src = (int16_t)v;
+  t->reds[r].buffer = -1;
+  LInst *in = tp_inst(t, LK_REDUCE, (BudDType)t->vdt[v]);
+  in->slot = r;
+  in->src[0] = (int16_t)v;
+  t->p.reduce_axis = BUD_AXIS_ALL;
+  return r;
 }
 
 /* A kernel placed in executable memory. */

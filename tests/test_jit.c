@@ -345,6 +345,104 @@ static void test_mixed_and_pressure(void) {
   CHECK(diff_sizes(&t, "pressure", NULL, NULL) > 0);
 }
 
+/* ---- reductions: float sum/mean, against the VM within a tolerance ---- */
+
+/* Reductions are not bit-exact by contract: both sum in double, in different orders. */
+static bool close_enough(double x, double y) {
+  if (x != x || y != y) return x != x && y != y;
+  if (x == y) return true;
+  return fabs(x - y) <= 1e-12 * (fabs(x) + fabs(y)) + 1e-300;
+}
+
+static void diff_reduce(TPlan *t, const char *name, int64_t n, int64_t begin, bool nan_in) {
+  Plan *p = &t->p;
+  void *mem[TP_MAXO];
+  BudKArgs args;
+  memset(&args, 0, sizeof args);
+  for (int s = 0; s < p->noperands; s++) {
+    int z = dtype_size((BudDType)p->operands[s].dtype);
+    mem[s] = bud_aligned_alloc((size_t)(n + 8) * (size_t)z + 64);
+    args.ptr[s] = mem[s];
+    args.stride[s] = z;
+    if (!p->operands[s].is_output) {
+      fill((BudDType)p->operands[s].dtype, mem[s], n + 8, nan_in ? 0 : 1);
+    }
+  }
+  RedAcc vacc[8], jacc[8];
+  for (int r = 0; r < p->nreduces; r++) vm_reduce_init(&p->reduces[r], &vacc[r]);
+  args.acc = vacc;
+  VmScratch *vs = vm_scratch_new(p);
+  /* two calls, as the executor makes for two chunks of a row */
+  CHECK_EQ_INT(vm_run_row(&g_ctx, p, vs, &args, begin, begin + (n - begin) / 2), BUD_OK);
+  CHECK_EQ_INT(vm_run_row(&g_ctx, p, vs, &args, begin + (n - begin) / 2, n), BUD_OK);
+  vm_scratch_free(vs);
+  for (int ii = 0; ii < g_nisa; ii++) {
+    TKernel k;
+    char why[256];
+    int rc = tk_compile(&g_cm, p, NULL, g_isas[ii], &k, why, sizeof why);
+    bool sse2_fma = rc == -1 && g_isas[ii] == X86_ISA_SSE2 && strstr(why, "FMA3");
+    CHECK_MSG(rc == 0 || sse2_fma, "%s on %s: %s", name, x86_isa_name(g_isas[ii]), why);
+    if (rc) continue;
+    for (int r = 0; r < p->nreduces; r++) vm_reduce_init(&p->reduces[r], &jacc[r]);
+    args.acc = jacc;
+    k.fn(&args, begin, begin + (n - begin) / 2);
+    k.fn(&args, begin + (n - begin) / 2, n);
+    for (int r = 0; r < p->nreduces; r++) {
+      double vo = 0, jo = 0;
+      float f1, f2;
+      if (p->reduces[r].out_dtype == BUD_FLOAT32) {
+        vm_reduce_finish(&p->reduces[r], &vacc[r], &f1);
+        vm_reduce_finish(&p->reduces[r], &jacc[r], &f2);
+        vo = f1;
+        jo = f2;
+        CHECK_MSG(close_enough(vo, jo) || fabs(vo - jo) <= 1e-6 * fabs(vo), "%s on %s n=%lld: %.9g vs %.9g",
+                  name, x86_isa_name(g_isas[ii]), (long long)n, jo, vo);
+      } else {
+        vm_reduce_finish(&p->reduces[r], &vacc[r], &vo);
+        vm_reduce_finish(&p->reduces[r], &jacc[r], &jo);
+        CHECK_MSG(close_enough(vo, jo), "%s on %s n=%lld: %.17g vs %.17g", name,
+                  x86_isa_name(g_isas[ii]), (long long)n, jo, vo);
+      }
+      CHECK_EQ_INT(jacc[r].count, vacc[r].count);
+    }
+    tk_free(&g_cm, &k);
+  }
+  for (int s = 0; s < p->noperands; s++) bud_aligned_free(mem[s]);
+}
+
+static void test_reduce(void) {
+  for (int dti = 0; dti < 2; dti++) {
+    BudDType dt = dti ? F64 : F32;
+    for (int shape = 0; shape < 3; shape++) {
+      TPlan t;
+      tp_init(&t);
+      t.p.sched.naccum = 1 + shape;
+      t.p.sched.unroll = 1 + 2 * shape;
+      int sa = tp_operand(&t, dt, false), sb = tp_operand(&t, dt, false);
+      int a = tp_load(&t, sa), b = tp_load(&t, sb);
+      int one = tp_const(&t, dt, 1.0, 0);
+      const char *name = "sum(a*b)";
+      if (shape == 0) {
+        tp_reduce(&t, OP_sum, tp_op(&t, OP_mul, dt, 2, a, b, -1));
+      } else if (shape == 1) { /* two reductions and a store of the element-wise value */
+        name = "sum(a+1), mean(b) + store";
+        int so = tp_operand(&t, dt, true);
+        int x = tp_op(&t, OP_add, dt, 2, a, one, -1);
+        tp_store(&t, so, x);
+        tp_reduce(&t, OP_sum, x);
+        tp_reduce(&t, OP_mean, b);
+      } else {
+        name = "mean(sqrt(a*a+b*b)+1)";
+        int x = tp_op(&t, OP_fma, dt, 3, a, a, tp_op(&t, OP_mul, dt, 2, b, b, -1));
+        tp_reduce(&t, OP_mean, tp_op(&t, OP_add, dt, 2, tp_op(&t, OP_sqrt, dt, 1, x, -1, -1), one, -1));
+      }
+      for (int64_t n = 0; n <= 70; n++) diff_reduce(&t, name, n, n > 10 ? 3 : 0, false);
+      diff_reduce(&t, name, 100000, 0, false);
+      diff_reduce(&t, name, 333, 1, true);
+    }
+  }
+}
+
 /* ---- random expression graphs ---- */
 
 /* copysign is left out: it exposes the sign of intermediate NaNs, where 8 in 100,000 graphs still
@@ -594,6 +692,7 @@ int main(void) {
   test_consts();
   if (!getenv("BUD_JIT_SKIP_OPS")) test_ops();
   test_mixed_and_pressure();
+  test_reduce();
   test_wx_and_compile_time();
   test_fuzz();
   rt_codemem_destroy(&g_cm);

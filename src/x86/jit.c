@@ -58,11 +58,20 @@ static int jd_of(int dt, int lw) {
 
 static int analyze(Jit *J) {
   const Plan *p = J->p;
-  if (p->nreduces > 0) {
-    jit_fail(J, "reductions (%s): not yet compiled by the JIT", op_info((Op)p->reduces[0].op)->name);
+  if (p->nreduces > 8) {
+    jit_fail(J, "%d reductions in one kernel (at most 8 in the JIT)", p->nreduces);
     return -1;
   }
-  int maxlw = 0;
+  for (int r = 0; r < p->nreduces; r++) {
+    const PlanReduce *pr = &p->reduces[r];
+    if ((pr->op != OP_sum && pr->op != OP_mean) || !dtype_is_float((BudDType)pr->in_dtype)) {
+      jit_fail(J, "reduction %s (%s): only float sum/mean are compiled by the JIT",
+               op_info((Op)pr->op)->name, dtype_info((BudDType)pr->in_dtype)->name);
+      return -1;
+    }
+  }
+  /* sums accumulate in double: with a reduction every step has as many lanes as a double vector */
+  int maxlw = p->nreduces > 0 ? 8 : 0;
   for (int k = 0; k < p->ninsts; k++) {
     const LInst *in = &p->insts[k];
     int v = in->dst;
@@ -123,8 +132,12 @@ static int analyze(Jit *J) {
       break;
     }
     case LK_REDUCE:
-      jit_fail(J, "reductions: not yet compiled by the JIT");
-      return -1;
+      if (!dtype_is_float((BudDType)p->vreg_dtype[in->src[0]]) || in->slot < 0 ||
+          in->slot >= p->nreduces) {
+        jit_fail(J, "reduction of a non-float value: runs in the VM");
+        return -1;
+      }
+      break;
     default:
       jit_fail(J, "unknown plan instruction kind %d", in->kind);
       return -1;
@@ -212,7 +225,7 @@ static int alloc_reg(Jit *J, int v, int k, const int *srcs, int ns) {
   int victim = -1;
   for (int r = 0; r < J->nregs; r++) {
     int u = J->owner[r];
-    if (u < 0 || J->pinned[u]) continue;
+    if (u < 0 || J->reserved[r] || J->pinned[u]) continue;
     bool busy = false;
     for (int i = 0; i < ns; i++) busy = busy || srcs[i] == u;
     if (busy) continue;
@@ -355,6 +368,75 @@ static void emit_const(Jit *J, const LInst *in, X86Reg d) {
   jit_load(J, d, m.mem, vb >= 16 ? vb : 16, lw);
 }
 
+/* acc += value (float sum/mean): float32 values widen to double first; in the masked tail only
+ * the live lanes count. */
+static void emit_reduce(Jit *J, const LInst *in, X86Reg v) {
+  int lw = J->lw[in->src[0]], vbd = J->L * 8;
+  X86Reg acc = jit_vreg(J, vbd, J->acc_reg[in->slot][J->copy % J->naccum]);
+  X86Reg t = jit_vreg(J, vbd, J->T);
+  X86Buf *b = J->b;
+  bool leg = J->enc == JE_LEG, vex = J->enc == JE_VEX;
+  if (lw == 4) {
+    gst(J, x86_r_rm(b, leg ? X86_cvtps2pd : vex ? X86_vcvtps2pd : X86_evcvtps2pd, t, x86_oreg(v)));
+  } else {
+    jit_mov(J, t, v);
+  }
+  X86Op add = leg ? X86_addpd : vex ? X86_vaddpd : X86_evaddpd;
+  switch (J->mode) {
+  case JIT_MODE_MASK_VEX: {
+    X86Reg m = jit_vreg(J, vbd, J->S[2]);
+    jit_load(J, m, x86_mem(X86_RSP, J->mask_slot[1]), vbd, 8);
+    gst(J, x86_r_v_rm(b, X86_vandpd, t, t, x86_oreg(m)));
+    break;
+  }
+  case JIT_MODE_MASK_K:
+    gst(J, x86_r_v_rm(b, add, x86_masked(acc, 7, 0), acc, x86_oreg(t)));
+    return;
+  case JIT_MODE_MASK_BUF: { /* SSE2: L = 2 doubles, so the tail is lane 0 alone */
+    uint64_t lane0[2] = {~0ull, 0};
+    gst(J, x86_r_rm(b, X86_andpd, t, jit_pool_opnd(J, jit_pool(J, lane0, 16))));
+    break;
+  }
+  default: break;
+  }
+  if (leg) gst(J, x86_r_rm(b, add, acc, x86_oreg(t)));
+  else gst(J, x86_r_v_rm(b, add, acc, acc, x86_oreg(t)));
+}
+
+/* After the loops: fold the accumulators and hand each reduction's lanes to x86_jit_red_sum. */
+static void emit_reduce_finish(Jit *J) {
+  const Plan *p = J->p;
+  X86Buf *b = J->b;
+  int vbd = J->L * 8;
+  bool leg = J->enc == JE_LEG, vex = J->enc == JE_VEX;
+  X86Op add = leg ? X86_addpd : vex ? X86_vaddpd : X86_evaddpd;
+  for (int r = 0; r < p->nreduces; r++) {
+    X86Reg a0 = jit_vreg(J, vbd, J->acc_reg[r][0]);
+    for (int j = 1; j < J->naccum; j++) {
+      X86Reg aj = jit_vreg(J, vbd, J->acc_reg[r][j]);
+      if (leg) gst(J, x86_r_rm(b, add, a0, x86_oreg(aj)));
+      else gst(J, x86_r_v_rm(b, add, a0, a0, x86_oreg(aj)));
+    }
+    jit_store(J, x86_mem(X86_RSP, J->red_slot + 64 * r), a0, vbd, 8);
+  }
+  if (!leg) gst(J, x86_np(b, X86_vzeroupper));
+  void (*fn)(RedAcc *, const double *, int64_t, int64_t) = x86_jit_red_sum;
+  uint64_t addr;
+  memcpy(&addr, &fn, sizeof addr);
+  int32_t off = jit_pool(J, &addr, 8);
+  for (int r = 0; r < p->nreduces; r++) {
+    gst(J, x86_r_rm(b, X86_mov, x86_r64(X86_RDI), x86_omem(x86_mem(X86_RSP, J->save_slot))));
+    gst(J, x86_r_rm(b, X86_mov, x86_r64(X86_RDI),
+                    x86_omem(x86_mem(X86_RDI, (int32_t)offsetof(BudKArgs, acc)))));
+    if (r > 0) gst(J, x86_rm_i(b, X86_add_i32, G(X86_RDI), (int64_t)r * (int64_t)sizeof(RedAcc)));
+    gst(J, x86_r_rm(b, X86_lea, x86_r64(X86_RSI), x86_omem(x86_mem(X86_RSP, J->red_slot + 64 * r))));
+    gst(J, x86_rm_i(b, X86_mov_i32, G(X86_RDX), J->L));
+    gst(J, x86_r_rm(b, X86_mov, x86_r64(X86_RCX), x86_omem(x86_mem(X86_RSP, J->save_slot + 16))));
+    gst(J, x86_r_rm(b, X86_sub, x86_r64(X86_RCX), x86_omem(x86_mem(X86_RSP, J->save_slot + 8))));
+    gst(J, x86_rm(b, X86_call, x86_omem(x86_mem_label(J->pool_label, off))));
+  }
+}
+
 /* ---- segments ---- */
 
 static void emit_segment(Jit *J, const int *idx, int n, int seg, bool nt) {
@@ -384,6 +466,7 @@ static void emit_segment(Jit *J, const int *idx, int n, int seg, bool nt) {
     case LK_LOAD: emit_load(J, in, d); break;
     case LK_OP: jit_emit_op(J, in, d, sr); break;
     case LK_STORE: emit_store(J, in, sr[0], nt); break;
+    case LK_REDUCE: emit_reduce(J, in, sr[0]); break;
     default: jit_fail(J, "internal: instruction kind %d in a segment", in->kind); return;
     }
     if (clob)
@@ -471,8 +554,19 @@ static void emit_kernel(Jit *J) {
     if (in_body(J, &p->insts[k])) body[nbody++] = k;
     else pro[npro++] = k;
   }
+  /* accumulators: naccum registers per reduction, for the whole kernel */
+  J->naccum = p->sched.naccum < 1 ? 1 : p->sched.naccum > 4 ? 4 : p->sched.naccum;
+  while (J->naccum > 1 && p->nreduces * J->naccum > J->nregs / 2) J->naccum--;
+  int nres = 0;
+  for (int r = 0; r < p->nreduces; r++)
+    for (int j = 0; j < J->naccum; j++) {
+      int reg = J->nregs - 1 - nres++;
+      J->acc_reg[r][j] = (int8_t)reg;
+      J->reserved[reg] = true;
+      J->owner[reg] = (int16_t)p->nvregs; /* not a vreg: never allocated or spilled */
+    }
   /* pin invariants used in the loop while registers remain */
-  int budget = J->nregs - body_pressure(J, body, nbody);
+  int budget = J->nregs - nres - body_pressure(J, body, nbody);
   for (int k = 0; k < npro; k++) {
     int v = p->insts[pro[k]].dst;
     if (v >= 0 && J->used_body[v] && budget > 0) {
@@ -506,7 +600,9 @@ static void emit_kernel(Jit *J) {
   J->mask_slot[0] = p->nvregs * 64;
   J->mask_slot[1] = J->mask_slot[0] + 64;
   J->buf_slot = J->mask_slot[1] + 64;
-  J->frame = (J->buf_slot + 16 * p->noperands + 63) & ~63;
+  J->save_slot = (J->buf_slot + 16 * p->noperands + 63) & ~63;
+  J->red_slot = J->save_slot + 64;
+  J->frame = J->red_slot + 64 * p->nreduces;
 
   /* prologue */
   gst(J, x86_rm(b, X86_push, G(X86_RBP)));
@@ -518,6 +614,18 @@ static void emit_kernel(Jit *J) {
     if (J->gpr[s] >= 0)
       gst(J, x86_r_rm(b, X86_mov, x86_r64(J->gpr[s]),
                       x86_omem(x86_mem(X86_RDI, (int32_t)(offsetof(BudKArgs, ptr) + 8 * (size_t)s)))));
+  if (p->nreduces > 0) {
+    gst(J, x86_rm_r(b, X86_mov_st, x86_omem(x86_mem(X86_RSP, J->save_slot)), x86_r64(X86_RDI)));
+    gst(J, x86_rm_r(b, X86_mov_st, x86_omem(x86_mem(X86_RSP, J->save_slot + 8)), x86_r64(X86_RSI)));
+    gst(J, x86_rm_r(b, X86_mov_st, x86_omem(x86_mem(X86_RSP, J->save_slot + 16)), x86_r64(X86_RDX)));
+    for (int r = 0; r < p->nreduces; r++)
+      for (int j = 0; j < J->naccum; j++) {
+        X86Reg a = jit_vreg(J, J->L * 8, J->acc_reg[r][j]);
+        if (J->enc == JE_LEG) gst(J, x86_r_rm(b, X86_xorpd, a, x86_oreg(a)));
+        else if (J->enc == JE_VEX) gst(J, x86_r_v_rm(b, X86_vxorpd, a, a, x86_oreg(a)));
+        else gst(J, x86_r_v_rm(b, X86_evpxorq, a, a, x86_oreg(a)));
+      }
+  }
   J->mode = JIT_MODE_FULL;
   J->copy = 0;
   emit_segment(J, pro, npro, SEG_PRO, false);
@@ -586,6 +694,7 @@ static void emit_kernel(Jit *J) {
       if (in->kind == LK_LOAD) need[J->lw[in->dst] == 8] = true;
       if (in->kind == LK_STORE) need[J->lw[in->src[0]] == 8] = true;
     }
+    if (p->nreduces > 0) need[1] = true;
     tail_masks_vex(J, need[0], need[1]);
     J->mode = JIT_MODE_MASK_VEX;
     emit_segment(J, body, nbody, SEG_BODY, false);
@@ -615,6 +724,7 @@ static void emit_kernel(Jit *J) {
   J->mode = JIT_MODE_FULL;
   /* epilogue */
   gst(J, x86_label_bind(b, l_done));
+  if (p->nreduces > 0) emit_reduce_finish(J);
   if (nt_store) gst(J, x86_np(b, X86_sfence));
   if (J->enc != JE_LEG) gst(J, x86_np(b, X86_vzeroupper));
   gst(J, x86_r_rm(b, X86_lea, x86_r64(X86_RSP), x86_omem(x86_mem(X86_RBP, -8 * ncs))));

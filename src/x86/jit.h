@@ -35,4 +35,7 @@ int x86_jit_check(const Plan *p, const uint8_t *layouts, X86Isa isa, char *why, 
  * with *reason set, -1 no entry at all (a bug: tests/test_jit.c walks every op). */
 int x86_jit_op_status(int op, const char **reason);
 
+/* Called by kernels with float sum/mean reductions (jit_call.c). */
+void x86_jit_red_sum(RedAcc *acc, const double *lanes, int64_t nlanes, int64_t count);
+
 #endif /* BUD_X86_JIT_H */

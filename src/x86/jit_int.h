@@ -82,6 +82,11 @@ typedef struct Jit {
   int32_t mask_slot[2];         /* AVX2 tail masks for 4- and 8-byte lanes */
   int32_t buf_slot;             /* SSE2 tail buffers: 16 bytes per operand */
   int32_t frame;
+  int32_t save_slot;            /* args, begin, end saved for the reduction calls */
+  int32_t red_slot;             /* 64 bytes per reduction: its lanes for the call */
+  int naccum;                   /* vector accumulators per reduction */
+  int8_t acc_reg[8][4];         /* [reduction][accumulator] registers */
+  bool reserved[32];            /* registers taken by accumulators */
   size_t ncode;     /* code bytes before the pool padding */
   int mode;         /* JIT_MODE_* of the body being emitted */
   int copy;         /* unrolled copy being emitted */
