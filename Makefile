@@ -42,7 +42,7 @@ BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 HDRS := $(wildcard include/*.h src/*/*.h src/*/*.def)
 
-.PHONY: all lib cli tests examples bench test check demo install clean format python
+.PHONY: all lib cli tests examples bench test check demo install clean format python tsan-test
 all: lib cli tests examples
 
 lib: $(B)/libbud.a $(B)/libbud.so
@@ -83,6 +83,11 @@ test: all
 
 check:
 	tools/test-all.sh
+
+# The suites that run threads, under ThreadSanitizer: make MODE=tsan tsan-test
+TSAN_TESTS := $(B)/tests/test_pool $(B)/tests/test_exec_threads $(B)/tests/test_api
+tsan-test: $(TSAN_TESTS)
+	@set -e; for t in $(TSAN_TESTS); do TSAN_OPTIONS=halt_on_error=1 $$t | tail -n 1; done
 
 demo: cli
 	$(B)/bud demo

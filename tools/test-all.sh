@@ -38,6 +38,7 @@ stage "gcc release: tests"  make -s MODE=release CC=gcc test
 stage "asan+ubsan: build"   make -s -j"$JOBS" MODE=asan CC=gcc all
 stage "asan+ubsan: tests"   env ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
                             make -s MODE=asan CC=gcc test
+stage "tsan: threaded tests" make -s -j"$JOBS" MODE=tsan CC=gcc tsan-test
 stage "clang release: build" make -s -j"$JOBS" MODE=release CC=clang all
 stage "clang release: tests" make -s MODE=release CC=clang test
 if [ -d python ] && [ -f python/Makefile ]; then
