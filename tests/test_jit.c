@@ -490,10 +490,22 @@ static void dump_plan(const Plan *p) {
  * seal per batch instead of per kernel), inputs are shared, and each output is compared with the
  * VM bit for bit (NaN against NaN of another payload is counted, not failed). */
 enum { FZ_BATCH = 64, FZ_MAXN = 48 };
+/* 100,000 graphs by default; a quarter under the sanitizers, whose VM runs are ~5x slower
+ * (BUD_FUZZ_N overrides both). */
+#if defined(__SANITIZE_ADDRESS__)
+#define FUZZ_DEFAULT 25000
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define FUZZ_DEFAULT 25000
+#endif
+#endif
+#ifndef FUZZ_DEFAULT
+#define FUZZ_DEFAULT 100000
+#endif
 
 static void test_fuzz(void) {
   const char *e = getenv("BUD_FUZZ_N");
-  long ngraphs = e ? atol(e) : 100000;
+  long ngraphs = e ? atol(e) : FUZZ_DEFAULT;
   long nrun = 0;
   int before = check_nfail;
   uint64_t t0 = now_ns();
