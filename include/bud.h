@@ -159,6 +159,13 @@ BudStatus bud_run(BudContext *ctx, BudProgram *prog, int ninputs, const BudArray
 BudStatus bud_set_num_threads(BudContext *ctx, int n);
 int bud_get_num_threads(const BudContext *ctx);
 
+/* Fast-math (default off): lets the compiler apply algebra that changes rounding — affine-chain
+ * fusion ((x*0.5+1)*2-0.5 -> x+1.5), reassociation of constant chains, x/c -> x*(1/c) for any
+ * c, a*b+c -> fma. Off, results are bit-identical to NumPy. Applies to programs compiled after
+ * the call (bud_eval's cache of programs is dropped when the setting changes). on: 0 or 1. */
+BudStatus bud_set_fast_math(BudContext *ctx, int on);
+int bud_get_fast_math(const BudContext *ctx);
+
 /* Compile (cached per context) and run in one call. */
 BudStatus bud_eval(BudContext *ctx, const char *source, int ninputs, const BudInput *inputs,
                    int noutputs, BudArray *outputs);

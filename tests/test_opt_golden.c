@@ -1,7 +1,7 @@
 /* test_opt_golden.c — golden text tests of the passes, fusion and plans: every file in
  * tests/golden/opt (each .txt) holds
  *     # comments
- *     passes: fold,simplify,cse,dce,pipeline,program
+ *     passes: fold,simplify,strength,fastmath,cse,dce,pipeline,program
  *     --- input
  *     <IR text>
  *     --- expect          (or: --- error, then a piece of the expected error message)
@@ -90,6 +90,8 @@ static char *run_case(BudContext *ctx, const char *passes, const char *input, ch
          : !strcmp(tok, "simplify") ? opt_simplify(ctx, g, &out)
          : !strcmp(tok, "cse")      ? opt_cse(ctx, g, &out)
          : !strcmp(tok, "dce")      ? opt_dce(ctx, g, &out)
+         : !strcmp(tok, "strength") ? opt_strength(ctx, g, &out)
+         : !strcmp(tok, "fastmath") ? opt_fastmath(ctx, g, &out)
          : !strcmp(tok, "pipeline") ? opt_pipeline(ctx, g, &out, NULL)
                                     : bud_fail(ctx, BUD_ERR_INVALID, "unknown pass '%s'", tok);
     if (st == BUD_OK) {

@@ -61,6 +61,7 @@ struct BudContext {
   int nthreads;                /* threads per run; 0 = not chosen yet (rt_default_threads()) */
   int64_t par_min_bytes;       /* tests: work per extra chunk, overriding the executor's threshold
                                   and the cost model's advice (0 = no override) */
+  int fast_math;               /* bud_set_fast_math: algebra that changes rounding (src/opt) */
 };
 
 /* Records a failure on ctx (ctx may be NULL) and returns st, so callers write

@@ -1,5 +1,6 @@
 /* opt.h — the pass pipeline and fusion. opt_pipeline runs, in order: verify, constant folding,
- * algebraic simplification (bit-exact identities only), CSE, DCE, verify; BUD_DEBUG=fold,cse,...
+ * algebraic simplification (bit-exact identities only), exact strength reduction, fast-math
+ * algebra (only when the context asks: bud_set_fast_math), CSE, DCE, verify; BUD_DEBUG=fold,cse,...
  * dumps the IR after the named passes to stderr (and every stage goes into `explain` when given).
  * opt_fuse assigns every node to a fusion group. */
 #ifndef BUD_OPT_H
@@ -26,6 +27,11 @@ BudStatus opt_fold(BudContext *ctx, const IrGraph *in, IrGraph **out);
 BudStatus opt_simplify(BudContext *ctx, const IrGraph *in, IrGraph **out);
 BudStatus opt_cse(BudContext *ctx, const IrGraph *in, IrGraph **out);
 BudStatus opt_dce(BudContext *ctx, const IrGraph *in, IrGraph **out);
+/* Exact strength reduction: x / 2^k -> x * 2^-k for floats (bit-identical; fastmath.c). */
+BudStatus opt_strength(BudContext *ctx, const IrGraph *in, IrGraph **out);
+/* Fast-math algebra (changes rounding; only when ctx->fast_math): affine-chain fusion,
+ * reassociation of constant chains, x / c -> x * (1/c), a*b + c -> fma (fastmath.c). */
+BudStatus opt_fastmath(BudContext *ctx, const IrGraph *in, IrGraph **out);
 
 /* Is `name` one of the comma-separated words of a BUD_DEBUG value (or is `all` one)? debug may
  * be NULL. program_build dumps its fusion groups and plans for BUD_DEBUG=fuse / plan. */

@@ -1,6 +1,7 @@
 /* pipeline.c — opt_pipeline, the one function that runs the passes in order: verify, fold,
- * simplify, CSE, DCE, verify. BUD_DEBUG=fold,cse (or `all`) dumps the IR after the named passes
- * to stderr; with `explain` every stage is appended to it ("== input ==", "== after fold ==").
+ * simplify, strength, fastmath (only when ctx->fast_math), CSE, DCE, verify. BUD_DEBUG=fold,cse
+ * (or `all`) dumps the IR after the named passes to stderr; with `explain` every stage is
+ * appended to it ("== input ==", "== after fold ==").
  */
 #include "opt/opt.h"
 
@@ -43,6 +44,8 @@ BudStatus opt_pipeline(BudContext *ctx, const IrGraph *in, IrGraph **out, StrBuf
   } passes[] = {
       {"fold", "after fold", opt_fold},
       {"simplify", "after simplify", opt_simplify},
+      {"strength", "after strength", opt_strength},
+      {"fastmath", "after fastmath", opt_fastmath}, /* only with ctx->fast_math */
       {"cse", "after cse", opt_cse},
       {"dce", "after dce", opt_dce},
   };
@@ -54,6 +57,7 @@ BudStatus opt_pipeline(BudContext *ctx, const IrGraph *in, IrGraph **out, StrBuf
   const IrGraph *cur = in;
   IrGraph *owned = NULL; /* cur when it is ours to free */
   for (size_t i = 0; i < BUD_ARRAY_LEN(passes); i++) {
+    if (passes[i].run == opt_fastmath && !(ctx && ctx->fast_math)) continue;
     IrGraph *next = NULL;
     st = passes[i].run(ctx, cur, &next);
     if (owned) ir_graph_free(owned);
