@@ -481,8 +481,17 @@ void rt_cost_plan(const RtMachine *m, int isa, const Plan *p, const Buffer *buff
    * unroll more to cover the FMA latency, tiny ones do not unroll */
   c->prefetch_bytes = !c->compute_bound && c->load_bytes > m->l2_bytes ? 1024 : 0;
   c->unroll = n < 64 ? 1 : c->compute_bound ? 4 : 2;
-  const char *thr_why = best > 1 ? "threads pay off" :
-                        m->nthreads == 1 ? "one CPU" : "serial: wake-up cost exceeds the gain";
+  /* why: compare one thread with all of them, without and with the wake-up cost */
+  double tn = 0;
+  if (m->nthreads > 1) {
+    double tm = bytes / m->bwn_gbs, tc = c->flops / (peak * m->nthreads);
+    tn = (tm > tc ? tm : tc) / 1000.0;
+  }
+  const char *thr_why = best > 1                   ? "threads pay off"
+                        : m->nthreads == 1         ? "serial: one CPU"
+                        : tn >= c->t1_us * 0.97    ? "serial: memory-bound and the measured "
+                                                     "bandwidth does not grow with threads"
+                                                   : "serial: wake-up cost exceeds the gain";
   snprintf(c->why, sizeof c->why, "%s; %s", thr_why, store_why);
 }
 
