@@ -236,7 +236,7 @@ static void bench_chains(BudContext *ctx, RtPool *pool, int64_t n, BudArray *arr
       print_line(ch->name, ch->expr, n, t, "c", c_ms, bytes, 0);
       print_line(ch->name, ch->expr, n, t, "bud", b_ms, bytes, c_ms);
       if (t > 1) { /* the executor's own split, overriding the cost model's thread advice */
-        ctx->par_min_bytes = 256 * 1024;
+        ctx->par_min_bytes = 1024 * 1024; /* RT_PAR_MIN_BYTES */
         b_ms = time_bud(ctx, prog, ch->nin, arr, &res);
         ctx->par_min_bytes = 0;
         print_line(ch->name, ch->expr, n, t, "bud_split", b_ms, bytes, c_ms);

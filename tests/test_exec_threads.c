@@ -96,7 +96,7 @@ static void same_for_all_threads(BudContext *ctx, const char *src, int nin,
   bud_program_free(prog);
 }
 
-/* ---- element-wise ------------------------------------------------------------------------------ */
+/* ---- element-wise ---------------------------------------------------------------------------- */
 
 static void test_elementwise_sizes(BudContext *ctx) {
   static const int64_t sizes[] = {0, 1, 7, 15, 16, 17, 63, 64, 65, 127, 1000, 4097, 16383,
@@ -204,7 +204,7 @@ static void test_outputs_given(BudContext *ctx) {
   bud_array_free(&in[1]);
 }
 
-/* ---- reductions -------------------------------------------------------------------------------- */
+/* ---- reductions ------------------------------------------------------------------------------ */
 
 static double scalar_of(const BudArray *a) {
   switch (a->dtype) {

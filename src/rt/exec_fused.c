@@ -27,12 +27,15 @@
 #include <string.h>
 
 /* Work (bytes moved, plus op costs in byte-equivalents: RT_OP_BYTES per arithmetic op and
- * RT_TRANSC_BYTES per transcendental, per element) that justifies one more chunk. Measured on
- * this 2-core KVM Xeon with bench_exec: waking a worker and joining it costs 4-7 us (pool
- * round trip), while 256 KiB streams through one core in ~20-25 us, so a second thread pays
- * for itself from about that much work (2*a + 3*b at 32K floats = 384 KiB already runs 1.3x
- * faster on two threads; below ~16K floats the serial call is faster). */
-enum { RT_PAR_MIN_BYTES = 256 * 1024, RT_OP_BYTES = 2, RT_TRANSC_BYTES = 32 };
+ * RT_TRANSC_BYTES per transcendental, per element) that justifies one more chunk: a floor under
+ * the cost model's advice (Schedule.nthreads), which caps the chunk count with the machine's
+ * calibrated wake-up cost and bandwidth. Measured on this 2-vCPU KVM Xeon (shared with other
+ * jobs) with the JIT, 2*a + 3*b float32, serial vs 2 chunks: a pool round trip costs 4-7 us
+ * (much more when the other CPU is busy), so 2 chunks lose below ~64K floats (0.3-0.6x at 16K-32K)
+ * and only break even around 0.5-1M floats (1.15-1.19x at 1M) under load; on an idle machine the
+ * round trip alone puts the break-even near 1 MiB of traffic (in-cache JIT streams ~100 GB/s,
+ * 5 us = 500 KB), hence 1 MiB. */
+enum { RT_PAR_MIN_BYTES = 1024 * 1024, RT_OP_BYTES = 2, RT_TRANSC_BYTES = 32 };
 /* Chunk boundaries of flat element ranges are multiples of this many bytes of every operand. */
 enum { RT_CHUNK_ALIGN = 64 };
 /* Reduction partials on the stack for this many chunk x reduction pairs (else on the heap). */
