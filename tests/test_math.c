@@ -229,16 +229,23 @@ static void test_f64(MathFn fn, long n) {
   range_of(fn, &lo, &hi);
   if (fn == MATH_exp2) lo = -1080, hi = 1030;
   if (fn == MATH_exp) lo = -750, hi = 712;
-  int nsp = (int)BUD_ARRAY_LEN(special_f64);
-  for (long done = -nsp; done < n; done += CHUNK) {
+  int nin = math_fn_nin(fn);
+  long nsp = (long)BUD_ARRAY_LEN(special_f64), nspec = nin == 2 ? nsp * nsp : nsp;
+  for (long done = -nspec; done < n; done += CHUNK) {
     int m = 0;
-    if (done < 0) {
-      for (; m < nsp; m++) x[m] = special_f64[m], y[m] = 0;
+    if (done < 0) { /* every special value, or every pair of them */
+      long base = done + nspec;
+      for (; m < CHUNK && base + m < nspec; m++) {
+        long i = base + m;
+        x[m] = special_f64[nin == 2 ? i / nsp : i];
+        y[m] = nin == 2 ? special_f64[i % nsp] : 0.0;
+      }
+      if (done + CHUNK > 0) done = -CHUNK; /* the random part starts at 0 */
     } else {
       m = (int)(n - done < CHUNK ? n - done : CHUNK);
       for (int i = 0; i < m; i++) {
         x[i] = (i & 1) ? rnd_bits_f64() : lo + (hi - lo) * rnd_unit();
-        y[i] = 0;
+        y[i] = (i & 1) ? rnd_bits_f64() : -10 + 20 * rnd_unit();
       }
     }
     math_eval_fn(fn, BUD_FLOAT64, r, x, y, m);
@@ -257,8 +264,8 @@ static void test_f64(MathFn fn, long n) {
       }
     }
   }
-  printf("  %-8s float64 program max %.3f ULP over %ld inputs (worst %s(%a) = %a, ref %La)\n",
-         math_fn_name(fn), maxe, cnt, math_fn_name(fn), wx, wr, wref);
+  printf("  %-8s float64 program max %.3f ULP over %ld inputs (worst %s(%a%s) = %a, ref %La)\n",
+         math_fn_name(fn), maxe, cnt, math_fn_name(fn), wx, nin == 2 ? ", y" : "", wr, wref);
   CHECK_MSG(maxe <= 1.0, "%s float64: %.3f ULP", math_fn_name(fn), maxe);
   CHECK_MSG(nbad_special == 0, "%s float64: %ld special values differ", math_fn_name(fn), nbad_special);
   CHECK_MSG(ntab_bad == 0, "%s float64: table vs C: %ld differ", math_fn_name(fn), ntab_bad);

@@ -447,3 +447,15 @@ MP_MID(tan_f64, tan, BUD_FLOAT64, 1)
 #undef MP_PHASE
 MP_END(tan_f64, tan, BUD_FLOAT64, 1)
 #undef MP_NAME
+
+#define MP_NAME hypot_f64
+MP_BEGIN(hypot_f64, hypot, BUD_FLOAT64, 2)
+#define MP_PHASE 1
+#include "math/p_hypot_f64.def"
+#undef MP_PHASE
+MP_MID(hypot_f64, hypot, BUD_FLOAT64, 2)
+#define MP_PHASE 2
+#include "math/p_hypot_f64.def"
+#undef MP_PHASE
+MP_END(hypot_f64, hypot, BUD_FLOAT64, 2)
+#undef MP_NAME
