@@ -459,3 +459,27 @@ MP_MID(hypot_f64, hypot, BUD_FLOAT64, 2)
 #undef MP_PHASE
 MP_END(hypot_f64, hypot, BUD_FLOAT64, 2)
 #undef MP_NAME
+
+#define MP_NAME arcsin_f64
+MP_BEGIN(arcsin_f64, arcsin, BUD_FLOAT64, 1)
+#define MP_PHASE 1
+#include "math/p_arcsin_f64.def"
+#undef MP_PHASE
+MP_MID(arcsin_f64, arcsin, BUD_FLOAT64, 1)
+#define MP_PHASE 2
+#include "math/p_arcsin_f64.def"
+#undef MP_PHASE
+MP_END(arcsin_f64, arcsin, BUD_FLOAT64, 1)
+#undef MP_NAME
+
+#define MP_NAME arccos_f64
+MP_BEGIN(arccos_f64, arccos, BUD_FLOAT64, 1)
+#define MP_PHASE 1
+#include "math/p_arccos_f64.def"
+#undef MP_PHASE
+MP_MID(arccos_f64, arccos, BUD_FLOAT64, 1)
+#define MP_PHASE 2
+#include "math/p_arccos_f64.def"
+#undef MP_PHASE
+MP_END(arccos_f64, arccos, BUD_FLOAT64, 1)
+#undef MP_NAME
