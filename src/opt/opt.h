@@ -37,8 +37,12 @@ BudStatus opt_fastmath(BudContext *ctx, const IrGraph *in, IrGraph **out);
  * be NULL. program_build dumps its fusion groups and plans for BUD_DEBUG=fuse / plan. */
 bool opt_debug_wants(const char *debug, const char *name);
 
-/* Builds a runnable program from an optimized graph: fusion, buffers, plans (plan_lower).
- * Appends fusion groups and plans to explain when given. */
+/* Builds a runnable program from an optimized graph: recompute-or-materialize decisions,
+ * fusion, buffers (temps sharing slots by liveness), plans (plan_lower), the cost model's
+ * schedule decisions (rt/cost.h), horizontal batches. Appends every stage to explain when given.
+ * Ownership: on success the program owns g — or, when recomputation rewrote the graph, g has
+ * been freed and the program owns the new one; either way the caller must not use g again. On
+ * failure g is still the caller's. */
 BudStatus program_build(BudContext *ctx, IrGraph *g, BudProgram **out, StrBuf *explain);
 void program_free(BudProgram *p);
 
