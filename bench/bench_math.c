@@ -33,6 +33,7 @@ static int cmp_u64(const void *a, const void *b) {
 typedef void (*Runner)(void *fp, int dbl, int nin, void *out, const void *a, const void *b, int n);
 
 static void run_bud(void *fp, int dbl, int nin, void *out, const void *a, const void *b, int n) {
+  (void)nin;
   math_eval_fn((MathFn)((intptr_t)fp - 1), dbl ? BUD_FLOAT64 : BUD_FLOAT32, out, a, b, n);
 }
 static void run_libm(void *fp, int dbl, int nin, void *out, const void *a, const void *b, int n) {

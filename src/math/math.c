@@ -17,7 +17,10 @@ double math_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
     (void)yf;                                                                                     \
     return MATH_CALL##nin(f32, xf, yf);                                                           \
   }                                                                                               \
-  static double lm_##ID##_f64(double x, double y) { return MATH_CALL##nin(f64, x, y); }
+  static double lm_##ID##_f64(double x, double y) {                                               \
+    (void)y;                                                                                      \
+    return MATH_CALL##nin(f64, x, y);                                                             \
+  }
 #include "math/fns.def"
 #undef MFN
 

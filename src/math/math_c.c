@@ -36,9 +36,18 @@
 #define MATH_HOT
 #endif
 
-double math_esc_sin(double x, double y) { return sin(x); }
-double math_esc_cos(double x, double y) { return cos(x); }
-double math_esc_tan(double x, double y) { return tan(x); }
+double math_esc_sin(double x, double y) {
+  (void)y;
+  return sin(x);
+}
+double math_esc_cos(double x, double y) {
+  (void)y;
+  return cos(x);
+}
+double math_esc_tan(double x, double y) {
+  (void)y;
+  return tan(x);
+}
 
 /* The programs as functions mp_NAME. */
 #include "math/progs.h"

@@ -101,6 +101,7 @@ static inline __attribute__((always_inline)) double m_horner(double a, const dou
   static inline MP_INLINE double mp_##name(double x, double y, int fix, uint64_t *esc) {         \
     const double _ = 0.0;                                                                         \
     (void)_;                                                                                      \
+    (void)y;                                                                                      \
     (void)fix;                                                                                    \
     (void)esc;
 #define MP_MID(name, fn, dt, nin)

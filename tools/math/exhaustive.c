@@ -103,6 +103,7 @@ static void *work64(void *arg) {
   uint64_t s = j->seed;
   double scale = j->fn == MATH_exp || j->fn == MATH_exp2 || j->fn == MATH_expm1 ? 70.0
                  : j->fn == MATH_sin || j->fn == MATH_cos || j->fn == MATH_tan  ? 100.0
+                 : j->fn == MATH_arcsin || j->fn == MATH_arccos                 ? 1.0
                                                                                  : 10.0;
   for (uint64_t b = 0; b < j->n; b += CHUNK) {
     int m = (int)(j->n - b < CHUNK ? j->n - b : CHUNK);
