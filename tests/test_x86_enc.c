@@ -23,6 +23,10 @@ static const char *g64[] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rd
                             "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
 static const char *g32[] = {"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi",
                             "r8d", "r9d", "r10d", "r11d", "r12d", "r13d", "r14d", "r15d"};
+static const char *g16[] = {"ax", "cx", "dx", "bx", "sp", "bp", "si", "di",
+                            "r8w", "r9w", "r10w", "r11w", "r12w", "r13w", "r14w", "r15w"};
+static const char *g8[] = {"al", "cl", "dl", "bl", "spl", "bpl", "sil", "dil",
+                           "r8b", "r9b", "r10b", "r11b", "r12b", "r13b", "r14b", "r15b"};
 static const char *ccs[] = {"o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"};
 
 static int gpr_num(const char *s, size_t n) {
@@ -37,6 +41,8 @@ static X86Reg parse_reg(const char *s) {
   for (int i = 0; i < 16; i++) {
     if (strcmp(s, g64[i]) == 0) return x86_r64(i);
     if (strcmp(s, g32[i]) == 0) return x86_r32(i);
+    if (strcmp(s, g16[i]) == 0) return x86_r16(i);
+    if (strcmp(s, g8[i]) == 0) return x86_r8(i);
   }
   int n;
   char c;

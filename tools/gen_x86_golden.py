@@ -15,6 +15,8 @@ OUT = os.path.join(ROOT, "tests", "x86", "golden.txt")
 
 G64 = "rax rcx rdx rbx rsp rbp rsi rdi r8 r9 r10 r11 r12 r13 r14 r15".split()
 G32 = "eax ecx edx ebx esp ebp esi edi r8d r9d r10d r11d r12d r13d r14d r15d".split()
+G16 = "ax cx dx bx sp bp si di r8w r9w r10w r11w r12w r13w r14w r15w".split()
+G8 = "al cl dl bl spl bpl sil dil r8b r9b r10b r11b r12b r13b r14b r15b".split()
 CC = "o no b ae e ne be a s ns p np l ge le g".split()
 VEC = ["xmm", "ymm", "zmm"]
 PTR = {4: "dword", 8: "qword", 16: "xmmword", 32: "ymmword", 64: "zmmword"}
@@ -75,6 +77,10 @@ def reg_text(c, L, n):
         return G64[n]
     if c == "D":
         return G32[n]
+    if c == "W":
+        return G16[n]
+    if c == "B":
+        return G8[n]
     if c == "K":
         return "k%d" % n
     raise ValueError(c)
@@ -92,7 +98,7 @@ def disp8_n(row, L, bcast):
     tup, w = row[11], row[6]
     vl, esz = 16 << L, 8 if w == "W1" else 4
     return {"FV": esz if bcast else vl, "FVM": vl, "HV": esz if bcast else vl // 2,
-            "T1S": esz, "T4": 4 * esz}.get(tup, 1)
+            "T1S": esz, "T4": 4 * esz, "HVM": vl // 2, "QVM": vl // 4, "OVM": vl // 8}.get(tup, 1)
 
 
 def imms(row, kind):
@@ -172,6 +178,8 @@ def cases_for(row):
                         t = "%s ptr %s" % (PTR[16 << L], t)
                     elif mc == "G" or form == "M":
                         t = ("qword ptr " if mc == "G" else "byte ptr ") + t
+                    elif mc in "BW":
+                        t = ("byte ptr " if mc == "B" else "word ptr ") + t
                     ops.append(t)
         if deco.get("mask"):
             ops[0] += "{k%d}" % deco["mask"] + ("{z}" if deco.get("zero") else "")
@@ -210,10 +218,11 @@ def cases_for(row):
                 dest_is_mem = order[0] == "m" and mk == "M"
                 for j, k in enumerate((1, 2, 7)[: 3 if L == Ls[-1] else 1]):
                     regs = slots(j + 4, L)
-                    zero = (j != 1) and rc != "K" and not dest_is_mem
                     ms = MEMS[(j * 5) % len(MEMS)] if (dest_is_mem or (mk == "RM" and j == 2)) else None
                     if ms is None and mk == "M":
                         ms = MEMS[j]
+                    # a memory destination takes merging masks only
+                    zero = (j != 1) and rc != "K" and not (ms is not None and order[0] == "m")
                     out.append((nm + " " + render(L, regs, ms, imm_list[0], {"mask": k, "zero": zero}),
                                 "{load} " if ms is None and order[0] == "r" else ""))
     return out

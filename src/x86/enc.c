@@ -33,10 +33,11 @@
  * the end of the instruction (after any immediate), and patched when the label is bound. */
 #include "x86/enc.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { C_N, C_V, C_H, C_X, C_G, C_D, C_K };          /* slot register classes */
+enum { C_N, C_V, C_H, C_X, C_G, C_D, C_K, C_W, C_B }; /* slot register classes */
 enum { K_NONE, K_R, K_M, K_RM, K_O };                 /* what the rm slot may hold */
 enum { I_I0, I_I8, I_I32, I_I64, I_IS4, I_R8, I_R32 }; /* immediate kinds */
 
@@ -244,6 +245,8 @@ static int slot_class(int c, int L) {
   case C_G: return X86_RC_GPR64;
   case C_D: return X86_RC_GPR32;
   case C_K: return X86_RC_K;
+  case C_W: return X86_RC_GPR16;
+  case C_B: return X86_RC_GPR8;
   default: return X86_RC_NONE;
   }
 }
@@ -302,6 +305,9 @@ static int disp8_n(const X86OpInfo *oi, int L, int bcast) {
   case X86_TUP_HV: return bcast ? esz : vl / 2;
   case X86_TUP_T1S: return esz;
   case X86_TUP_T4: return 4 * esz;
+  case X86_TUP_HVM: return vl / 2;
+  case X86_TUP_QVM: return vl / 4;
+  case X86_TUP_OVM: return vl / 8;
   default: return 1;
   }
 }
@@ -387,7 +393,10 @@ static int encode(const X86OpInfo *oi, X86Cond cc, int nops, const X86Opnd *ops,
     static const uint8_t pfx[4] = {0, 0x66, 0xF3, 0xF2};
     if (oi->pfx) ins_byte(in, pfx[oi->pfx]);
     int rex = w << 3 | rb << 2 | (mem ? bit(mem->index, 3) : 0) << 1 | bb;
-    if (rex) ins_byte(in, 0x40 | rex);
+    /* spl bpl sil dil need a REX prefix (without one, 4..7 name ah ch dh bh) */
+    bool rex8 = (R && R->reg.cls == X86_RC_GPR8 && R->reg.num >= 4) ||
+                (M && M->kind == X86_OPND_REG && M->reg.cls == X86_RC_GPR8 && M->reg.num >= 4);
+    if (rex || rex8) ins_byte(in, 0x40 | rex);
     if (oi->map >= X86_MAP_M0F) ins_byte(in, 0x0F);
     if (oi->map == X86_MAP_M0F38) ins_byte(in, 0x38);
     if (oi->map == X86_MAP_M0F3A) ins_byte(in, 0x3A);

@@ -35,7 +35,9 @@ typedef enum { X86_MAP_M1, X86_MAP_M0F, X86_MAP_M0F38, X86_MAP_M0F3A } X86Map; /
 typedef enum { X86_W_W0, X86_W_W1, X86_W_WIG } X86W;
 /* LV: L from the operands; LY: the same, but 256 or 512 only */
 typedef enum { X86_L_L128, X86_L_L256, X86_L_L512, X86_L_LIG, X86_L_LV, X86_L_LY } X86L;
-typedef enum { X86_TUP_T0, X86_TUP_FV, X86_TUP_FVM, X86_TUP_HV, X86_TUP_T1S, X86_TUP_T4 } X86Tuple;
+/* HVM/QVM/OVM: half/quarter/eighth of the vector in memory (vpmovzx*, vpmov* down-converts) */
+typedef enum { X86_TUP_T0, X86_TUP_FV, X86_TUP_FVM, X86_TUP_HV, X86_TUP_T1S, X86_TUP_T4, X86_TUP_HVM,
+               X86_TUP_QVM, X86_TUP_OVM } X86Tuple;
 
 typedef struct {
   const char *id;   /* row id, e.g. "vaddps", "evaddps", "mov_st" */
@@ -54,7 +56,9 @@ uint32_t x86_op_features(X86Op op, int vl_bits);
 
 /* ---- operands ---- */
 
-typedef enum { X86_RC_NONE, X86_RC_GPR64, X86_RC_GPR32, X86_RC_XMM, X86_RC_YMM, X86_RC_ZMM, X86_RC_K } X86RegClass;
+/* GPR8 4..7 are spl bpl sil dil (always with a REX prefix; ah..bh are not encodable) */
+typedef enum { X86_RC_NONE, X86_RC_GPR64, X86_RC_GPR32, X86_RC_XMM, X86_RC_YMM, X86_RC_ZMM, X86_RC_K,
+               X86_RC_GPR16, X86_RC_GPR8 } X86RegClass;
 enum { X86_RAX, X86_RCX, X86_RDX, X86_RBX, X86_RSP, X86_RBP, X86_RSI, X86_RDI,
        X86_R8, X86_R9, X86_R10, X86_R11, X86_R12, X86_R13, X86_R14, X86_R15, X86_NOREG = 0xFF };
 
@@ -90,6 +94,8 @@ typedef struct {
 
 static inline X86Reg x86_r64(int n) { X86Reg r = {X86_RC_GPR64, (uint8_t)n, 0, 0}; return r; }
 static inline X86Reg x86_r32(int n) { X86Reg r = {X86_RC_GPR32, (uint8_t)n, 0, 0}; return r; }
+static inline X86Reg x86_r16(int n) { X86Reg r = {X86_RC_GPR16, (uint8_t)n, 0, 0}; return r; }
+static inline X86Reg x86_r8(int n) { X86Reg r = {X86_RC_GPR8, (uint8_t)n, 0, 0}; return r; }
 static inline X86Reg x86_xmm(int n) { X86Reg r = {X86_RC_XMM, (uint8_t)n, 0, 0}; return r; }
 static inline X86Reg x86_ymm(int n) { X86Reg r = {X86_RC_YMM, (uint8_t)n, 0, 0}; return r; }
 static inline X86Reg x86_zmm(int n) { X86Reg r = {X86_RC_ZMM, (uint8_t)n, 0, 0}; return r; }
