@@ -72,6 +72,13 @@ static int analyze(Jit *J) {
   }
   /* sums accumulate in double: with a reduction every step has as many lanes as a double vector */
   int maxlw = p->nreduces > 0 ? 8 : 0;
+  /* Bool arrays are bytes in memory and lane masks in registers; a loaded or constant bool takes
+   * the widest lane of the plan's other values (so it can select them in where). */
+  int boollw = 4;
+  for (int v = 0; v < p->nvregs; v++)
+    if (p->vreg_dtype[v] != BUD_BOOL && lane_width(p->vreg_dtype[v]) > boollw)
+      boollw = lane_width(p->vreg_dtype[v]);
+  if (boollw > 8) boollw = 8;
   for (int k = 0; k < p->ninsts; k++) {
     const LInst *in = &p->insts[k];
     int v = in->dst;
@@ -80,9 +87,13 @@ static int analyze(Jit *J) {
       int s = in->slot;
       int dt = p->operands[s].dtype;
       uint8_t lay = J->layouts ? J->layouts[s] : LAYOUT_CONTIG;
-      if (jd_of(dt, 0) < 0 || dt == BUD_BOOL) {
-        jit_fail(J, "operand %d (%s): only 32/64-bit elements are loaded/stored natively", s,
-                 dtype_info((BudDType)dt)->name);
+      if (jd_of(dt, 0) < 0) {
+        jit_fail(J, "operand %d (%s): only bool and 32/64-bit elements are loaded/stored natively",
+                 s, dtype_info((BudDType)dt)->name);
+        return -1;
+      }
+      if (dt == BUD_BOOL && lay == LAYOUT_BCAST) {
+        jit_fail(J, "operand %d: a stride-0 bool operand runs in the VM", s);
         return -1;
       }
       if (lay == LAYOUT_STRIDED) {
@@ -94,18 +105,18 @@ static int analyze(Jit *J) {
         return -1;
       }
       if (in->kind == LK_LOAD) {
-        J->lw[v] = (uint8_t)lane_width(dt);
+        J->lw[v] = (uint8_t)(dt == BUD_BOOL ? boollw : lane_width(dt));
         J->inv[v] = lay == LAYOUT_BCAST;
       }
       break;
     }
     case LK_CONST: {
       int dt = p->consts[in->slot].dtype;
-      if (jd_of(dt, 0) < 0 || dt == BUD_BOOL) {
+      if (jd_of(dt, 0) < 0) {
         jit_fail(J, "constant of dtype %s: not emitted natively", dtype_info((BudDType)dt)->name);
         return -1;
       }
-      J->lw[v] = (uint8_t)lane_width(dt);
+      J->lw[v] = (uint8_t)(dt == BUD_BOOL ? boollw : lane_width(dt));
       J->inv[v] = true;
       break;
     }
@@ -277,6 +288,92 @@ static X86Mem elem_mem(Jit *J, int s, int reg_tmp, int extra) {
 
 static int tmp_gpr(const Jit *J) { return J->mode == JIT_MODE_FULL ? X86_R11 : X86_RDX; }
 
+/* ---- bool operands: bytes in memory, lane masks in registers ---- */
+
+/* Where a byte operand's L elements are: in place, or (AVX2 and SSE2 tails) in its stack
+ * buffer, filled before and copied out after the masked body. */
+static X86Mem byte_mem(Jit *J, int s) {
+  if (J->mode == JIT_MODE_MASK_BUF || J->mode == JIT_MODE_MASK_VEX)
+    return x86_mem(X86_RSP, J->buf_slot + 16 * s);
+  return elem_mem(J, s, tmp_gpr(J), 0);
+}
+
+/* d = lane mask (all ones where the byte is nonzero) of the L bytes of bool operand s. */
+static void emit_load_bool(Jit *J, int s, X86Reg d, int vb, int lw) {
+  X86Buf *b = J->b;
+  X86Mem m = byte_mem(J, s);
+  if (J->enc == JE_EVEX) {
+    X86Reg dd = J->mode == JIT_MODE_MASK_K ? x86_masked(d, 7, 1) : d;
+    gst(J, x86_r_rm(b, lw == 8 ? X86_evpmovzxbq : X86_evpmovzxbd, dd, x86_omem(m)));
+    gst(J, x86_r_v_rm(b, lw == 8 ? X86_evptestmq : X86_evptestmd, x86_kreg(1), d, x86_oreg(d)));
+    X86Op op = lw == 8 ? X86_evpternlogq : X86_evpternlogd;
+    gst(J, x86_r_v_rm_i(b, op, x86_masked(d, 1, 1), d, x86_oreg(d), 0xFF));
+    return;
+  }
+  X86Reg t = jit_vreg(J, vb, J->T);
+  if (J->enc == JE_VEX) {
+    gst(J, x86_r_rm(b, lw == 8 ? X86_vpmovzxbq : X86_vpmovzxbd, d, x86_omem(m)));
+    gst(J, x86_r_v_rm(b, X86_vpxor, t, t, x86_oreg(t)));
+    gst(J, x86_r_v_rm(b, lw == 8 ? X86_vpcmpgtq : X86_vpcmpgtd, d, d, x86_oreg(t)));
+    return;
+  }
+  /* SSE2: 4 bytes (float32 lanes) or 2 (float64 lanes) widened by unpacking with zero */
+  if (J->L == 4) {
+    gst(J, x86_r_rm(b, X86_movd, d, x86_omem(m)));
+  } else {
+    int g = tmp_gpr(J);
+    gst(J, x86_r_rm(b, X86_movzx_w, x86_r32(g), x86_omem(m)));
+    gst(J, x86_r_rm(b, X86_movd, d, x86_oreg(x86_r32(g))));
+  }
+  gst(J, x86_r_rm(b, X86_pxor, t, x86_oreg(t)));
+  gst(J, x86_r_rm(b, X86_punpcklbw, d, x86_oreg(t)));
+  gst(J, x86_r_rm(b, X86_punpcklwd, d, x86_oreg(t)));
+  gst(J, x86_r_rm(b, X86_pcmpgtd, d, x86_oreg(t)));
+  if (lw == 8) gst(J, x86_r_rm_i(b, X86_pshufd, d, x86_oreg(d), 0x50));
+}
+
+/* Stores lane mask v as L bytes 0/1: packs (SSE2, AVX2) or vpmovdb/vpmovqb (AVX-512, masked by
+ * k7 in the tail). */
+static void emit_store_bool(Jit *J, int s, X86Reg v, int vb, int lw) {
+  X86Buf *b = J->b;
+  if (J->enc == JE_EVEX) {
+    X86Reg t = jit_vreg(J, vb, J->T);
+    gst(J, x86_v_rm_i(b, lw == 8 ? X86_evpsrlq : X86_evpsrld, t, x86_oreg(v), lw == 8 ? 63 : 31));
+    X86Mem m = byte_mem(J, s);
+    if (J->mode == JIT_MODE_MASK_K) m.mask = 7;
+    gst(J, x86_rm_r(b, lw == 8 ? X86_evpmovqb : X86_evpmovdb, x86_omem(m), t));
+    return;
+  }
+  X86Reg x = x86_xmm(J->T);
+  X86Opnd ones = jit_pool_splat(J, 0x01, 1, 16);
+  int npack = lw == 8 ? 3 : 2; /* dwords -> words -> bytes (-> bytes again for qword masks) */
+  if (J->enc == JE_VEX) {
+    X86Reg vx = x86_xmm(v.num);
+    if (vb == 32) {
+      gst(J, x86_rm_r_i(b, X86_vextracti128, x86_oreg(x), v, 1));
+      gst(J, x86_r_v_rm(b, X86_vpackssdw, x, vx, x86_oreg(x)));
+    } else {
+      gst(J, x86_r_v_rm(b, X86_vpackssdw, x, vx, x86_oreg(vx)));
+    }
+    for (int k = 1; k < npack; k++) gst(J, x86_r_v_rm(b, X86_vpacksswb, x, x, x86_oreg(x)));
+    gst(J, x86_r_v_rm(b, X86_vpand, x, x, ones));
+    X86Mem m = byte_mem(J, s);
+    gst(J, x86_rm_r(b, J->L == 8 ? X86_vmovq_st : X86_vmovd_st, x86_omem(m), x));
+    return;
+  }
+  jit_mov(J, x, v);
+  gst(J, x86_r_rm(b, X86_packssdw, x, x86_oreg(x)));
+  for (int k = 1; k < npack; k++) gst(J, x86_r_rm(b, X86_packsswb, x, x86_oreg(x)));
+  gst(J, x86_r_rm(b, X86_pand, x, ones));
+  if (J->L == 4) {
+    gst(J, x86_rm_r(b, X86_movd_st, x86_omem(byte_mem(J, s)), x));
+  } else { /* two bytes through a GPR: the operand has its own pointer register (see gprs) */
+    int g = tmp_gpr(J);
+    gst(J, x86_rm_r(b, X86_movd_st, x86_oreg(x86_r32(g)), x));
+    gst(J, x86_rm_r(b, X86_mov16_st, x86_omem(byte_mem(J, s)), x86_r16(g)));
+  }
+}
+
 static void emit_load(Jit *J, const LInst *in, X86Reg d) {
   int s = in->slot, v = in->dst;
   int vb = vb_of(J, v), lw = J->lw[v];
@@ -302,6 +399,10 @@ static void emit_load(Jit *J, const LInst *in, X86Reg d) {
     }
     return;
   }
+  if (J->p->operands[s].dtype == BUD_BOOL) {
+    emit_load_bool(J, s, d, vb, lw);
+    return;
+  }
   switch (J->mode) {
   case JIT_MODE_FULL: jit_load(J, d, elem_mem(J, s, tmp_gpr(J), 0), vb, lw); break;
   case JIT_MODE_MASK_VEX: {
@@ -322,6 +423,10 @@ static void emit_load(Jit *J, const LInst *in, X86Reg d) {
 static void emit_store(Jit *J, const LInst *in, X86Reg v_reg, bool nt) {
   int s = in->slot, v = in->src[0];
   int vb = vb_of(J, v), lw = J->lw[v];
+  if (J->p->operands[s].dtype == BUD_BOOL) {
+    emit_store_bool(J, s, v_reg, vb, lw);
+    return;
+  }
   switch (J->mode) {
   case JIT_MODE_FULL:
     if (nt && vb >= 16) {
@@ -362,6 +467,7 @@ static void emit_const(Jit *J, const LInst *in, X86Reg d) {
   }
   case BUD_FLOAT64: memcpy(&bits, &c->value.f, 8); break;
   case BUD_UINT32: case BUD_UINT64: bits = c->value.u; break;
+  case BUD_BOOL: bits = c->value.i != 0 ? ~0ull : 0; break;
   default: bits = (uint64_t)c->value.i; break;
   }
   X86Opnd m = jit_pool_splat(J, bits, lw, vb);
@@ -517,23 +623,46 @@ static void tail_mask_k(Jit *J) {
   gst(J, x86_r_rm(J->b, X86_kmovw, x86_kreg(7), x86_omem(x86_mem_idx(X86_RDX, X86_R11, 2, 0))));
 }
 
-/* SSE2: copy lanes 0..r-1 of operand s between memory and its stack buffer (r in r11). */
-static void tail_copy_sse(Jit *J, int s, bool in) {
+/* The tail's element count r = end - i, kept in a stack slot (r11 and rdx are scratch there). */
+static X86Mem tail_count(const Jit *J) { return x86_mem(X86_RSP, J->save_slot + 24); }
+
+/* SSE2 (every operand) and AVX2 (byte operands): copy lanes 0..r-1 of operand s between memory
+ * and its stack buffer. Bytes go through r11, wider elements through xmm T. */
+static void tail_copy(Jit *J, int s, bool in) {
   int z = dtype_size((BudDType)J->p->operands[s].dtype);
   X86Reg t = x86_xmm(J->T);
   int32_t done = x86_label_new(J->b);
   for (int j = 0; j < J->L - 1; j++) {
     if (j > 0) {
-      gst(J, x86_rm_i(J->b, X86_cmp_i8, G(X86_R11), j));
+      gst(J, x86_rm_i(J->b, X86_cmp_i8, x86_omem(tail_count(J)), j));
       gst(J, x86_jcc(J->b, X86_CC_LE, done));
     }
     X86Mem m = elem_mem(J, s, X86_RDX, j * z);
     X86Mem bm = x86_mem(X86_RSP, J->buf_slot + 16 * s + j * z);
+    if (z == 1) {
+      gst(J, x86_r_rm(J->b, X86_movzx_b, x86_r32(X86_R11), x86_omem(in ? m : bm)));
+      gst(J, x86_rm_r(J->b, X86_mov8_st, x86_omem(in ? bm : m), x86_r8(X86_R11)));
+      continue;
+    }
     X86Op ld = z == 4 ? X86_movss : X86_movsd, sto = z == 4 ? X86_movss_st : X86_movsd_st;
+    if (J->enc != JE_LEG) ld = z == 4 ? X86_vmovss : X86_vmovsd, sto = z == 4 ? X86_vmovss_st : X86_vmovsd_st;
     gst(J, x86_r_rm(J->b, ld, t, x86_omem(in ? m : bm)));
     gst(J, x86_rm_r(J->b, sto, x86_omem(in ? bm : m), t));
   }
   gst(J, x86_label_bind(J->b, done));
+}
+
+/* Zeroes operand s's tail buffer and copies its live elements in. */
+static void tail_fill(Jit *J, int s) {
+  X86Reg t = x86_xmm(J->T);
+  if (J->enc == JE_LEG) {
+    gst(J, x86_r_rm(J->b, X86_xorps, t, x86_oreg(t)));
+    gst(J, x86_rm_r(J->b, X86_movups_st, x86_omem(x86_mem(X86_RSP, J->buf_slot + 16 * s)), t));
+  } else {
+    gst(J, x86_r_v_rm(J->b, X86_vxorps, t, t, x86_oreg(t)));
+    gst(J, x86_rm_r(J->b, X86_vmovups_st, x86_omem(x86_mem(X86_RSP, J->buf_slot + 16 * s)), t));
+  }
+  tail_copy(J, s, true);
 }
 
 /* ---- the kernel ---- */
@@ -588,13 +717,20 @@ static void emit_kernel(Jit *J) {
     if ((in->kind == LK_LOAD && !J->inv[in->dst]) || in->kind == LK_STORE) streamed[in->slot] = true;
   }
   int ng = 0, used_cs[16] = {0}, ncs = 0;
-  for (int s = 0; s < p->noperands; s++) {
-    J->gpr[s] = -1;
-    if (streamed[s] && ng < (int)BUD_ARRAY_LEN(ptr_gprs)) {
-      J->gpr[s] = (int8_t)ptr_gprs[ng++];
-      if (callee_saved(J->gpr[s])) used_cs[ncs++] = J->gpr[s];
+  for (int s = 0; s < p->noperands; s++) J->gpr[s] = -1;
+  for (int pass = 0; pass < 2; pass++) /* byte operands first: their stores may need r11 */
+    for (int s = 0; s < p->noperands; s++) {
+      bool is_byte = dtype_size((BudDType)p->operands[s].dtype) == 1;
+      if (streamed[s] && is_byte == (pass == 0) && ng < (int)BUD_ARRAY_LEN(ptr_gprs)) {
+        J->gpr[s] = (int8_t)ptr_gprs[ng++];
+        if (callee_saved(J->gpr[s])) used_cs[ncs++] = J->gpr[s];
+      }
     }
-  }
+  for (int s = 0; s < p->noperands; s++)
+    if (streamed[s] && J->gpr[s] < 0 && dtype_size((BudDType)p->operands[s].dtype) == 1) {
+      jit_fail(J, "operand %d: too many byte operands for the pointer registers", s);
+      break;
+    }
   /* frame: vreg slots, two tail masks, SSE2 tail buffers */
   J->slot_base = 0;
   J->mask_slot[0] = p->nvregs * 64;
@@ -687,6 +823,16 @@ static void emit_kernel(Jit *J) {
   gst(J, x86_label_bind(b, l_tail));
   gst(J, x86_r_rm(b, X86_cmp, x86_r64(X86_RSI), G(X86_RDX)));
   gst(J, x86_jcc(b, X86_CC_GE, l_done));
+  gst(J, x86_r_rm(b, X86_mov, x86_r64(X86_R11), G(X86_RDX)));
+  gst(J, x86_r_rm(b, X86_sub, x86_r64(X86_R11), G(X86_RSI)));
+  gst(J, x86_rm_r(b, X86_mov_st, x86_omem(tail_count(J)), x86_r64(X86_R11)));
+  /* operands whose tail goes through a stack buffer: all on SSE2, bytes on AVX2 */
+  bool buffered[BUD_MAX_OPERANDS] = {false}, loaded[BUD_MAX_OPERANDS] = {false};
+  for (int k = 0; k < nbody; k++)
+    if (p->insts[body[k]].kind == LK_LOAD) loaded[p->insts[body[k]].slot] = true;
+  for (int s = 0; s < p->noperands; s++)
+    buffered[s] = streamed[s] && (J->enc == JE_LEG ||
+                                  (J->enc == JE_VEX && dtype_size((BudDType)p->operands[s].dtype) == 1));
   if (J->enc == JE_VEX) {
     bool need[2] = {false, false};
     for (int k = 0; k < nbody; k++) {
@@ -696,30 +842,24 @@ static void emit_kernel(Jit *J) {
     }
     if (p->nreduces > 0) need[1] = true;
     tail_masks_vex(J, need[0], need[1]);
+    for (int s = 0; s < p->noperands; s++)
+      if (buffered[s] && loaded[s]) tail_fill(J, s);
     J->mode = JIT_MODE_MASK_VEX;
     emit_segment(J, body, nbody, SEG_BODY, false);
+    for (int k = 0; k < nbody; k++)
+      if (p->insts[body[k]].kind == LK_STORE && buffered[p->insts[body[k]].slot])
+        tail_copy(J, p->insts[body[k]].slot, false);
   } else if (J->enc == JE_EVEX) {
     tail_mask_k(J);
     J->mode = JIT_MODE_MASK_K;
     emit_segment(J, body, nbody, SEG_BODY, false);
   } else {
-    gst(J, x86_r_rm(b, X86_mov, x86_r64(X86_R11), G(X86_RDX)));
-    gst(J, x86_r_rm(b, X86_sub, x86_r64(X86_R11), G(X86_RSI)));
     J->mode = JIT_MODE_MASK_BUF;
-    X86Reg t = x86_xmm(J->T);
-    for (int s = 0; s < p->noperands; s++) {
-      if (!streamed[s] || p->operands[s].is_output) continue;
-      bool loaded = false;
-      for (int k = 0; k < nbody; k++)
-        loaded = loaded || (p->insts[body[k]].kind == LK_LOAD && p->insts[body[k]].slot == s);
-      if (!loaded) continue;
-      gst(J, x86_r_rm(b, X86_xorps, t, x86_oreg(t)));
-      gst(J, x86_rm_r(b, X86_movups_st, x86_omem(x86_mem(X86_RSP, J->buf_slot + 16 * s)), t));
-      tail_copy_sse(J, s, true);
-    }
+    for (int s = 0; s < p->noperands; s++)
+      if (buffered[s] && loaded[s] && !p->operands[s].is_output) tail_fill(J, s);
     emit_segment(J, body, nbody, SEG_BODY, false);
     for (int k = 0; k < nbody; k++)
-      if (p->insts[body[k]].kind == LK_STORE) tail_copy_sse(J, p->insts[body[k]].slot, false);
+      if (p->insts[body[k]].kind == LK_STORE) tail_copy(J, p->insts[body[k]].slot, false);
   }
   J->mode = JIT_MODE_FULL;
   /* epilogue */

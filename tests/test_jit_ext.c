@@ -1,0 +1,106 @@
+/* test_jit_ext.c — the JIT's wider coverage against the VM, bit for bit on every ISA path this
+ * machine runs (sse2, avx2, avx512 when x86_cpu() has it): bool arrays as inputs and outputs (bytes
+ * in memory, lane masks in registers; masked tails), ops the JIT calls the VM for per vector
+ * ("external" calls: transcendentals, floor_divide, remainder, fmod, sign, clip, casts), and the
+ * reductions other than float sum/mean (min/max with NaN, prod, integer sums, any/all,
+ * argmin/argmax) in several accumulators and split calls. */
+#define _GNU_SOURCE
+#include "check.h"
+#include "jit_util.h"
+
+#include "jit_diff.h"
+
+#define F32 BUD_FLOAT32
+#define F64 BUD_FLOAT64
+#define I32 BUD_INT32
+#define I64 BUD_INT64
+#define BOOL BUD_BOOL
+
+/* Which paths compiled plan t (bit per ISA as in test_jit: 1 sse2, 2 avx2, 4 avx512). */
+static unsigned compiled_on(TPlan *t, const uint8_t *lay, char *why, size_t nwhy) {
+  unsigned m = 0;
+  for (int ii = 0; ii < g_nisa; ii++) {
+    unsigned bit = g_isas[ii] == X86_ISA_SSE2 ? 1u : g_isas[ii] == X86_ISA_AVX2 ? 2u : 4u;
+    if (x86_jit_check(&t->p, lay, g_isas[ii], why, nwhy) == 0) m |= bit;
+  }
+  return m;
+}
+
+static unsigned all_paths(void) {
+  unsigned m = 0;
+  for (int ii = 0; ii < g_nisa; ii++)
+    m |= g_isas[ii] == X86_ISA_SSE2 ? 1u : g_isas[ii] == X86_ISA_AVX2 ? 2u : 4u;
+  return m;
+}
+
+static void expect_native(TPlan *t, const char *name, unsigned need) {
+  char why[256] = "";
+  unsigned got = compiled_on(t, NULL, why, sizeof why);
+  need &= all_paths();
+  CHECK_MSG((got & need) == need, "%s: compiled on %x, expected %x (%s)", name, got, need, why);
+}
+
+/* ---- bool operands ---- */
+
+static void test_bool(void) {
+  static const BudDType dts[] = {F32, F64, I32, I64};
+  for (int di = 0; di < 4; di++) {
+    BudDType dt = dts[di];
+    char name[96];
+    TPlan t;
+    /* out = a < b as a bool array */
+    tp_init(&t);
+    int sa = tp_operand(&t, dt, false), sb = tp_operand(&t, dt, false), so = tp_operand(&t, BOOL, true);
+    int a = tp_load(&t, sa), b = tp_load(&t, sb);
+    tp_store(&t, so, tp_op(&t, OP_lt, BOOL, 2, a, b, -1));
+    snprintf(name, sizeof name, "bool out = a < b (%s)", dtype_info(dt)->name);
+    diff_sizes(&t, name, NULL, NULL);
+    expect_native(&t, name, dt == I64 ? 6u : 7u);
+    /* out = where(m, a, b) with a bool input, and m2 = m & (a >= b) | ~n */
+    tp_init(&t);
+    int sm = tp_operand(&t, BOOL, false), sn = tp_operand(&t, BOOL, false);
+    sa = tp_operand(&t, dt, false);
+    sb = tp_operand(&t, dt, false);
+    so = tp_operand(&t, dt, true);
+    int so2 = tp_operand(&t, BOOL, true);
+    int m = tp_load(&t, sm), n = tp_load(&t, sn);
+    a = tp_load(&t, sa);
+    b = tp_load(&t, sb);
+    tp_store(&t, so, tp_op(&t, OP_where, dt, 3, m, a, b));
+    int ge = tp_op(&t, OP_ge, BOOL, 2, a, b, -1);
+    int m2 = tp_op(&t, OP_or, BOOL, 2, tp_op(&t, OP_and, BOOL, 2, m, ge, -1),
+                   tp_op(&t, OP_not, BOOL, 1, n, -1, -1), -1);
+    tp_store(&t, so2, m2);
+    snprintf(name, sizeof name, "where(m, a, b), m & (a >= b) | ~n (%s)", dtype_info(dt)->name);
+    diff_sizes(&t, name, NULL, NULL);
+    expect_native(&t, name, dt == I64 ? 6u : 7u);
+  }
+  /* bool-only plans, and a bool constant: out = (m ^ true) | n */
+  TPlan t;
+  tp_init(&t);
+  int sm = tp_operand(&t, BOOL, false), sn = tp_operand(&t, BOOL, false), so = tp_operand(&t, BOOL, true);
+  int m = tp_load(&t, sm), n = tp_load(&t, sn);
+  int c = tp_const(&t, BOOL, 0, 1);
+  tp_store(&t, so, tp_op(&t, OP_or, BOOL, 2, tp_op(&t, OP_xor, BOOL, 2, m, c, -1), n, -1));
+  diff_sizes(&t, "(m ^ true) | n", NULL, NULL);
+  expect_native(&t, "(m ^ true) | n", 7u);
+  /* unrolled main loop with many byte operands */
+  t.p.sched.unroll = 3;
+  diff_sizes(&t, "(m ^ true) | n, unroll 3", NULL, NULL);
+}
+
+int main(void) {
+  g_verbose = getenv("BUD_TEST_VERBOSE") != NULL;
+  CHECK_EQ_INT(rt_codemem_init(&g_cm, 0), RT_CODE_OK);
+  const X86Cpu *cpu = x86_cpu();
+  static const X86Isa all[] = {X86_ISA_SSE2, X86_ISA_AVX2, X86_ISA_AVX512};
+  for (int i = 0; i < 3; i++)
+    if ((cpu->feat & x86_isa_needs(all[i])) == x86_isa_needs(all[i])) g_isas[g_nisa++] = all[i];
+  printf("test_jit_ext: ISA paths tested:");
+  for (int i = 0; i < g_nisa; i++) printf(" %s", x86_isa_name(g_isas[i]));
+  printf("\n");
+  if (g_nisa == 0) return check_done("test_jit_ext");
+  test_bool();
+  rt_codemem_destroy(&g_cm);
+  return check_done("test_jit_ext");
+}
