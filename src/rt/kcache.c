@@ -34,8 +34,11 @@ typedef struct Kernel {
   size_t ncode;        /* code bytes (without the pool) */
   BudKernelFn fn;      /* NULL: the JIT refused; why says so */
   char why[300];
+  int next;            /* ops it computes by calling the VM ("external calls"), named in why */
   int pins;            /* groups holding it */
   uint64_t compile_ns;
+  X86Isa isa;                        /* the fast path below: a group's plan never changes, so */
+  uint8_t layouts[BUD_MAX_OPERANDS]; /* its kernel is still right if ISA and layouts match */
   struct Kernel *hnext, *lprev, *lnext;
 } Kernel;
 
@@ -275,6 +278,9 @@ static Kernel *compile_entry(BudContext *ctx, RtState *rt, const Plan *p, const 
         rt->code_bytes += k->code.size;
         ctx->stats.code_bytes = rt->code_bytes;
         ctx->stats.kernels_jit++;
+        k->next = o.next;
+        if (o.next) snprintf(k->why, sizeof k->why, "%s", o.ext_ops);
+        ctx->stats.jit_fallbacks += (uint64_t)o.next; /* ops left to the VM, per kernel */
       } else {
         if (k->code.p) rt_code_free(&rt->cm, &k->code);
         memset(&k->code, 0, sizeof k->code);
@@ -329,8 +335,22 @@ BudKernelFn rt_kernel_get(BudContext *ctx, Group *grp, const uint8_t *layouts) {
   RtState *rt = rt_state(ctx);
   if (!rt) return NULL;
   Kernel *cur = grp->kernel;
+  X86Isa isa = rt->isa_ok ? rt->isa : X86_ISA_VM;
+  int nops = p->noperands < BUD_MAX_OPERANDS ? p->noperands : BUD_MAX_OPERANDS;
+  static const uint8_t all_contig[BUD_MAX_OPERANDS]; /* LAYOUT_CONTIG == 0 */
+  if (!layouts) layouts = all_contig;
+  /* The group's own kernel for the same ISA and layouts: the common case of a program run again,
+   * decided without building the key (which costs a malloc and a hash per run). */
+  if (cur && cur->rt == rt && cur->isa == isa && memcmp(cur->layouts, layouts, (size_t)nops) == 0) {
+    ctx->stats.cache_hits++;
+    if (rt->lru_head != cur) {
+      lru_unlink(rt, cur);
+      lru_front(rt, cur);
+    }
+    return cur->fn;
+  }
   KeyBuf kb = {0};
-  make_key(&kb, p, layouts, rt->isa_ok ? rt->isa : X86_ISA_VM);
+  make_key(&kb, p, layouts, isa);
   if (kb.oom) {
     free(kb.p);
     return NULL;
@@ -359,6 +379,8 @@ BudKernelFn rt_kernel_get(BudContext *ctx, Group *grp, const uint8_t *layouts) {
       return NULL;
     }
   }
+  k->isa = isa;
+  memcpy(k->layouts, layouts, (size_t)nops);
   k->pins++;
   if (cur) unpin(cur);
   grp->kernel = (struct Kernel *)k;
@@ -452,5 +474,8 @@ void rt_kernel_explain(BudContext *ctx, Group *grp, StrBuf *sb) {
    * context's cache counters are in bud_stats). */
   sb_printf(sb, "  jit (%s): %zu bytes of code, compiled in %.1f us\n", x86_isa_name(rt->isa),
             k->ncode, (double)k->compile_ns / 1e3);
+  if (k->next)
+    sb_printf(sb, "  jit: %d external call%s (the VM's loop, one vector per call): %s\n", k->next,
+              k->next > 1 ? "s" : "", k->why);
   explain_code(k, sb);
 }
