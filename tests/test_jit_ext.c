@@ -89,6 +89,79 @@ static void test_bool(void) {
   diff_sizes(&t, "(m ^ true) | n, unroll 3", NULL, NULL);
 }
 
+/* ---- external calls ---- */
+
+typedef struct ExtCase {
+  Op op;
+  int nin;
+  BudDType dt, out;
+  int flav1; /* flavour of the second operand (1: positive, for divisors) */
+} ExtCase;
+
+static const ExtCase ext_cases[] = {
+    {OP_sin, 1, F32, F32, 0},      {OP_exp, 1, F64, F64, 0},       {OP_log1p, 1, F32, F32, 0},
+    {OP_tanh, 1, F64, F64, 0},     {OP_arctan2, 2, F32, F32, 0},   {OP_pow, 2, F64, F64, 0},
+    {OP_floordiv, 2, F32, F32, 0}, {OP_mod, 2, F64, F64, 0},       {OP_fmod, 2, F32, F32, 0},
+    {OP_floordiv, 2, I32, I32, 0}, {OP_mod, 2, I64, I64, 0},       {OP_sign, 1, F32, F32, 0},
+    {OP_sign, 1, I64, I64, 0},     {OP_clip, 3, F32, F32, 0},      {OP_cast, 1, F64, I64, 0},
+    {OP_cast, 1, I64, F64, 0},     {OP_cast, 1, F32, BUD_UINT32, 0}, {OP_mul, 2, I64, I64, 0},
+    {OP_hypot, 2, F64, F64, 0},    {OP_cbrt, 1, F32, F32, 0},
+};
+
+/* out = op(a[, b[, c]]) + a (the add keeps a native op after the call: registers must survive) */
+static void test_ext_ops(void) {
+  for (size_t ci = 0; ci < BUD_ARRAY_LEN(ext_cases); ci++) {
+    const ExtCase *c = &ext_cases[ci];
+    TPlan t;
+    tp_init(&t);
+    int sl[3];
+    for (int i = 0; i < 3; i++) sl[i] = tp_operand(&t, c->dt, false);
+    int so = tp_operand(&t, c->out, true);
+    int v[3];
+    for (int i = 0; i < c->nin; i++) v[i] = tp_load(&t, sl[i]);
+    int r = tp_op(&t, c->op, c->out, c->nin, v[0], c->nin > 1 ? v[1] : -1, c->nin > 2 ? v[2] : -1);
+    if (c->out == c->dt) r = tp_op(&t, OP_add, c->dt, 2, r, v[0], -1);
+    tp_store(&t, so, r);
+    char name[96];
+    snprintf(name, sizeof name, "ext %s(%s)->%s", op_info(c->op)->name, dtype_info(c->dt)->name,
+             dtype_info(c->out)->name);
+    int flav[4] = {0, c->flav1, 0, 0};
+    diff_sizes(&t, name, NULL, flav);
+    expect_native(&t, name, 7u);
+    uint8_t lay[4] = {LAYOUT_CONTIG, LAYOUT_BCAST, LAYOUT_CONTIG, LAYOUT_CONTIG};
+    if (c->nin > 1)
+      for (int64_t n = 0; n < 40; n += 3) diff_plan(&t, name, n, 0, 0, lay, flav, true);
+  }
+}
+
+/* exp(a)*sin(b)+log1p(c): three calls, values live across them (f32 and f64), unrolled, a
+ * reduction accumulator live across the calls too. */
+static void test_ext_expr(void) {
+  for (int di = 0; di < 2; di++) {
+    BudDType dt = di ? F64 : F32;
+    TPlan t;
+    tp_init(&t);
+    t.p.sched.unroll = 2;
+    int sa = tp_operand(&t, dt, false), sb = tp_operand(&t, dt, false), sc = tp_operand(&t, dt, false);
+    int so = tp_operand(&t, dt, true);
+    int a = tp_load(&t, sa), b = tp_load(&t, sb), c = tp_load(&t, sc);
+    int e = tp_op(&t, OP_exp, dt, 1, a, -1, -1);
+    int s = tp_op(&t, OP_sin, dt, 1, b, -1, -1);
+    int l = tp_op(&t, OP_log1p, dt, 1, c, -1, -1);
+    int r = tp_op(&t, OP_add, dt, 2, tp_op(&t, OP_mul, dt, 2, e, s, -1), l, -1);
+    tp_store(&t, so, r);
+    diff_sizes(&t, "exp(a)*sin(b)+log1p(c)", NULL, NULL);
+    expect_native(&t, "exp(a)*sin(b)+log1p(c)", 7u);
+    for (int ii = 0; ii < g_nisa; ii++) {
+      JitOut o;
+      CHECK_EQ_INT(x86_jit_compile(&t.p, NULL, g_isas[ii], &o, NULL, 0), 0);
+      CHECK_EQ_INT(o.next, 3);
+      CHECK(strstr(o.ext_ops, "exp") && strstr(o.ext_ops, "sin") && strstr(o.ext_ops, "log1p"));
+      x86_jit_out_free(&o);
+    }
+  }
+}
+
 int main(void) {
   g_verbose = getenv("BUD_TEST_VERBOSE") != NULL;
   CHECK_EQ_INT(rt_codemem_init(&g_cm, 0), RT_CODE_OK);
@@ -101,6 +174,8 @@ int main(void) {
   printf("\n");
   if (g_nisa == 0) return check_done("test_jit_ext");
   test_bool();
+  test_ext_ops();
+  test_ext_expr();
   rt_codemem_destroy(&g_cm);
   return check_done("test_jit_ext");
 }

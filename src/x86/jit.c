@@ -56,6 +56,21 @@ static int jd_of(int dt, int lw) {
   }
 }
 
+/* Can the kernel call the VM for this op (one vector per call)? Values of 32/64-bit lanes only
+ * (bool masks would need converting), and never for ops that can fail at run time. */
+static bool ext_ok(const Jit *J, const LInst *in) {
+  const Plan *p = J->p;
+  Op o = (Op)in->op;
+  if (o == OP_dot || o == OP_matmul || in->nin > 3 || op_info(o)->pclass != PC_ELEMWISE) return false;
+  if (o == OP_pow && !dtype_is_float((BudDType)in->dtype)) return false; /* x ** -1 raises */
+  if (in->dtype == BUD_BOOL || jd_of(in->dtype, 0) < 0) return false;
+  for (int k = 0; k < in->nin; k++) {
+    int dt = p->vreg_dtype[in->src[k]];
+    if (dt == BUD_BOOL || jd_of(dt, 0) < 0) return false;
+  }
+  return true;
+}
+
 static int analyze(Jit *J) {
   const Plan *p = J->p;
   if (p->nreduces > 8) {
@@ -121,7 +136,18 @@ static int analyze(Jit *J) {
       break;
     }
     case LK_OP: {
-      if (jit_op_ok(J, in) < 0) return -1;
+      J->cur_inst = k;
+      if (!J->ext[k] && (x86_jit_ops[in->op].kind == JK_FALLBACK || jit_op_ok(J, in) < 0)) {
+        if (!ext_ok(J, in)) {
+          if (!J->err) jit_op_ok(J, in);
+          return -1;
+        }
+        J->ext[k] = true; /* the VM computes it, one vector per call */
+        J->err = 0;
+        J->why[0] = 0;
+      }
+      J->cur_inst = -1;
+      if (J->ext[k]) J->next++;
       bool inv = true;
       for (int i = 0; i < in->nin; i++) inv = inv && J->inv[in->src[i]];
       J->inv[v] = inv;
@@ -543,6 +569,47 @@ static void emit_reduce_finish(Jit *J) {
   }
 }
 
+/* ---- external calls ---- */
+
+static const int call_gprs[] = {X86_RAX, X86_RCX, X86_RDX, X86_RSI, X86_RDI, X86_R8, X86_R9, X86_R10};
+
+/* d = op(a...) computed by the VM (x86_jit_ext_call) over this step's L lanes: the operands go to
+ * a stack buffer, every live vector register (all are caller-saved in System V), the caller-saved
+ * GPRs and k7 are kept around the call, and the result is loaded back. rsp is 64-byte aligned. */
+static void emit_ext(Jit *J, const LInst *in, X86Reg d, const X86Reg *a) {
+  X86Buf *b = J->b;
+  const Plan *p = J->p;
+  for (int k = 0; k < in->nin; k++) {
+    int v = in->src[k];
+    jit_store(J, x86_mem(X86_RSP, J->ext_slot + 64 * k), a[k], vb_of(J, v), J->lw[v]);
+  }
+  int32_t desc[8] = {in->op, in->dtype, in->nin, J->L, 0, 0, 0, 0};
+  for (int k = 0; k < in->nin; k++) desc[4 + k] = p->vreg_dtype[in->src[k]];
+  int32_t doff = jit_pool(J, desc, sizeof desc);
+  void (*fn)(const int32_t *, char *) = x86_jit_ext_call;
+  uint64_t addr;
+  memcpy(&addr, &fn, sizeof addr);
+  int32_t foff = jit_pool(J, &addr, 8);
+  for (int r = 0; r < J->nregs; r++)
+    if (J->owner[r] >= 0 && r != d.num)
+      jit_store(J, x86_mem(X86_RSP, J->vsave_slot + 64 * r), jit_vreg(J, J->vbytes, r), J->vbytes, 8);
+  for (int i = 0; i < 8; i++)
+    gst(J, x86_rm_r(b, X86_mov_st, x86_omem(x86_mem(X86_RSP, J->gsave_slot + 8 * i)), x86_r64(call_gprs[i])));
+  bool k7 = J->mode == JIT_MODE_MASK_K;
+  if (k7) gst(J, x86_rm_r(b, X86_kmovw_st, x86_omem(x86_mem(X86_RSP, J->gsave_slot + 64)), x86_kreg(7)));
+  if (J->enc != JE_LEG) gst(J, x86_np(b, X86_vzeroupper));
+  gst(J, x86_r_rm(b, X86_lea, x86_r64(X86_RDI), x86_omem(x86_mem_label(J->pool_label, doff))));
+  gst(J, x86_r_rm(b, X86_lea, x86_r64(X86_RSI), x86_omem(x86_mem(X86_RSP, J->ext_slot))));
+  gst(J, x86_rm(b, X86_call, x86_omem(x86_mem_label(J->pool_label, foff))));
+  if (k7) gst(J, x86_r_rm(b, X86_kmovw, x86_kreg(7), x86_omem(x86_mem(X86_RSP, J->gsave_slot + 64))));
+  for (int i = 0; i < 8; i++)
+    gst(J, x86_r_rm(b, X86_mov, x86_r64(call_gprs[i]), x86_omem(x86_mem(X86_RSP, J->gsave_slot + 8 * i))));
+  for (int r = 0; r < J->nregs; r++)
+    if (J->owner[r] >= 0 && r != d.num)
+      jit_load(J, jit_vreg(J, J->vbytes, r), x86_mem(X86_RSP, J->vsave_slot + 64 * r), J->vbytes, 8);
+  jit_load(J, d, x86_mem(X86_RSP, J->ext_slot + 192), vb_of(J, in->dst), J->lw[in->dst]);
+}
+
 /* ---- segments ---- */
 
 static void emit_segment(Jit *J, const int *idx, int n, int seg, bool nt) {
@@ -570,7 +637,12 @@ static void emit_segment(Jit *J, const int *idx, int n, int seg, bool nt) {
     switch (in->kind) {
     case LK_CONST: emit_const(J, in, d); break;
     case LK_LOAD: emit_load(J, in, d); break;
-    case LK_OP: jit_emit_op(J, in, d, sr); break;
+    case LK_OP:
+      J->cur_inst = idx[k];
+      if (J->ext[idx[k]]) emit_ext(J, in, d, sr);
+      else jit_emit_op(J, in, d, sr);
+      J->cur_inst = -1;
+      break;
     case LK_STORE: emit_store(J, in, sr[0], nt); break;
     case LK_REDUCE: emit_reduce(J, in, sr[0]); break;
     default: jit_fail(J, "internal: instruction kind %d in a segment", in->kind); return;
@@ -739,6 +811,12 @@ static void emit_kernel(Jit *J) {
   J->save_slot = (J->buf_slot + 16 * p->noperands + 63) & ~63;
   J->red_slot = J->save_slot + 64;
   J->frame = J->red_slot + 64 * p->nreduces;
+  if (J->next > 0) {
+    J->ext_slot = J->frame;
+    J->gsave_slot = J->ext_slot + 256;
+    J->vsave_slot = J->gsave_slot + 128;
+    J->frame = J->vsave_slot + 64 * 32;
+  }
 
   /* prologue */
   gst(J, x86_rm(b, X86_push, G(X86_RBP)));
@@ -879,8 +957,10 @@ static void emit_kernel(Jit *J) {
 }
 
 static int jit_setup(Jit *J, const Plan *p, const uint8_t *layouts, X86Isa isa, char *why,
-                     size_t nwhy) {
+                     size_t nwhy, bool *ext) {
   memset(J, 0, sizeof *J);
+  J->ext = ext;
+  J->cur_inst = J->fail_inst = -1;
   J->p = p;
   J->layouts = layouts;
   J->isa = isa;
@@ -934,27 +1014,23 @@ static void jit_teardown(Jit *J) {
   free(J->lastuse);
 }
 
-int x86_jit_compile(const Plan *p, const uint8_t *layouts, X86Isa isa, JitOut *out, char *why,
-                    size_t nwhy) {
+/* One attempt; -1 with J's error when it fails. */
+static int compile_once(const Plan *p, const uint8_t *layouts, X86Isa isa, JitOut *out, char *why,
+                        size_t nwhy, bool *ext, int *fail_inst) {
   Jit J;
   memset(out, 0, sizeof *out);
-  char dummy[8];
-  if (!why || !nwhy) {
-    why = dummy;
-    nwhy = sizeof dummy;
+  int rc = jit_setup(&J, p, layouts, isa, why, nwhy, ext);
+  if (rc == 0) {
+    x86_buf_init(&out->buf, NULL, 0);
+    J.b = &out->buf;
+    J.pool_label = x86_label_new(J.b);
+    emit_kernel(&J);
+    if (!J.err && x86_buf_finish(J.b) != X86_OK) jit_fail(&J, "encoder: unresolved label");
+    if (!J.err && J.b->err) jit_fail(&J, "encoder error %d", J.b->err);
   }
-  if (jit_setup(&J, p, layouts, isa, why, nwhy) < 0) {
-    jit_teardown(&J);
-    return -1;
-  }
-  x86_buf_init(&out->buf, NULL, 0);
-  J.b = &out->buf;
-  J.pool_label = x86_label_new(J.b);
-  emit_kernel(&J);
-  if (!J.err && x86_buf_finish(J.b) != X86_OK) jit_fail(&J, "encoder: unresolved label");
-  if (!J.err && J.b->err) jit_fail(&J, "encoder error %d", J.b->err);
   jit_teardown(&J);
-  if (J.err) {
+  *fail_inst = J.fail_inst;
+  if (rc < 0 || J.err) {
     free(J.pool);
     x86_buf_free(&out->buf);
     memset(out, 0, sizeof *out);
@@ -963,7 +1039,44 @@ int x86_jit_compile(const Plan *p, const uint8_t *layouts, X86Isa isa, JitOut *o
   out->pool = J.pool;
   out->npool = J.npool;
   out->ncode = J.ncode;
+  out->next = J.next;
+  size_t n = 0;
+  for (int k = 0; k < p->ninsts && n + 40 < sizeof out->ext_ops; k++)
+    if (ext[k])
+      n += (size_t)snprintf(out->ext_ops + n, sizeof out->ext_ops - n, "%s%s (%s)", n ? ", " : "",
+                            op_info((Op)p->insts[k].op)->name,
+                            dtype_info((BudDType)p->vreg_dtype[p->insts[k].src[0]])->name);
   return 0;
+}
+
+/* Compiles natively where it can; an op whose instructions this path lacks (found while emitting)
+ * becomes an external call and the kernel is compiled again (at most once per op). */
+int x86_jit_compile(const Plan *p, const uint8_t *layouts, X86Isa isa, JitOut *out, char *why,
+                    size_t nwhy) {
+  char dummy[8];
+  if (!why || !nwhy) {
+    why = dummy;
+    nwhy = sizeof dummy;
+  }
+  bool *ext = calloc((size_t)p->ninsts + 1, sizeof *ext);
+  if (!ext) {
+    memset(out, 0, sizeof *out);
+    snprintf(why, nwhy, "out of memory");
+    return -1;
+  }
+  int rc, fail;
+  for (;;) {
+    rc = compile_once(p, layouts, isa, out, why, nwhy, ext, &fail);
+    if (rc == 0 || fail < 0 || fail >= p->ninsts || ext[fail] || p->insts[fail].kind != LK_OP)
+      break;
+    Jit probe; /* only ext_ok's view of the plan */
+    memset(&probe, 0, sizeof probe);
+    probe.p = p;
+    if (!ext_ok(&probe, &p->insts[fail])) break;
+    ext[fail] = true;
+  }
+  free(ext);
+  return rc;
 }
 
 int x86_jit_check(const Plan *p, const uint8_t *layouts, X86Isa isa, char *why, size_t nwhy) {

@@ -19,6 +19,8 @@ typedef struct JitOut {
   size_t ncode;  /* bytes of instructions (buf.len less the alignment padding) */
   uint8_t *pool; /* malloc'd */
   size_t npool;
+  int next;      /* ops computed by calls into the VM ("external calls"), listed in ext_ops */
+  char ext_ops[160];
 } JitOut;
 
 /* Compiles plan p for layouts (one Layout per plan operand) on isa (SSE2/AVX2/AVX512).
@@ -37,5 +39,9 @@ int x86_jit_op_status(int op, const char **reason);
 
 /* Called by kernels with float sum/mean reductions (jit_call.c). */
 void x86_jit_red_sum(RedAcc *acc, const double *lanes, int64_t nlanes, int64_t count);
+
+/* An external call: desc = {op, out dtype, nin, lanes, in dtypes[3]}; buf holds the operand
+ * vectors at 0, 64, 128 and receives the result at 192 (jit_call.c). */
+void x86_jit_ext_call(const int32_t *desc, char *buf);
 
 #endif /* BUD_X86_JIT_H */

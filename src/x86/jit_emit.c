@@ -19,6 +19,7 @@
 void jit_fail(Jit *J, const char *fmt, ...) {
   if (J->err) return;
   J->err = -1;
+  J->fail_inst = J->cur_inst;
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(J->why, J->nwhy, fmt, ap);

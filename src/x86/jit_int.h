@@ -87,6 +87,13 @@ typedef struct Jit {
   int naccum;                   /* vector accumulators per reduction */
   int8_t acc_reg[8][4];         /* [reduction][accumulator] registers */
   bool reserved[32];            /* registers taken by accumulators */
+  /* external calls: ops the VM computes for the kernel, one vector at a time */
+  bool *ext;                    /* per instruction: call the VM for this LK_OP */
+  int next;                     /* how many instructions call out */
+  int cur_inst, fail_inst;      /* instruction being handled / the one that failed, -1 */
+  int32_t ext_slot;             /* 4 x 64 bytes: the call's operands and its result */
+  int32_t vsave_slot;           /* 64 bytes per vector register kept across a call */
+  int32_t gsave_slot;           /* caller-saved GPRs and k7 kept across a call */
   size_t ncode;     /* code bytes before the pool padding */
   int mode;         /* JIT_MODE_* of the body being emitted */
   int copy;         /* unrolled copy being emitted */
