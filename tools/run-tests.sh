@@ -4,6 +4,8 @@
 set -u
 cd "$(dirname "$0")/.."
 B=${BUILD:-build/release-gcc}
+# One machine calibration per build tree (src/rt/cost.c), not one per test process.
+export BUD_CACHE_DIR=${BUD_CACHE_DIR:-$B/cache}
 pass=0; fail=0; failed=()
 for t in "$B"/tests/test_*; do
   [ -x "$t" ] || continue
