@@ -62,37 +62,23 @@ def compile(ex, casting="safe", order="K"):
 
 # ---- threads ---------------------------------------------------------------------------------
 
-def _default_threads():
-    """As the executor's pool decides: BUD_NUM_THREADS when set to a positive number, else the
-    number of CPUs."""
-    try:
-        n = int(os.environ.get("BUD_NUM_THREADS", "0"))
-    except ValueError:
-        n = 0
-    return n if n > 0 else (os.cpu_count() or 1)
-
-
-_num_threads = [_default_threads()]
-
-
 def detect_number_of_cores():
     return os.cpu_count() or 1
 
 
 def set_num_threads(nthreads):
-    """Sets the number of threads and returns the previous value. Only stored for now: the C API
-    has no per-context thread count yet (the executor's pool takes BUD_NUM_THREADS or the CPU
-    count)."""
+    """Sets the number of threads kernels run on (process-wide, as numexpr's) and returns the
+    previous value. The default is BUD_NUM_THREADS when set, else the number of CPUs."""
     nthreads = int(nthreads)
     if nthreads < 1:
         raise ValueError("the number of threads must be at least 1")
-    old = _num_threads[0]
-    _num_threads[0] = nthreads
+    old = _bud.get_num_threads()
+    _bud.set_num_threads(nthreads)
     return old
 
 
 def get_num_threads():
-    return _num_threads[0]
+    return _bud.get_num_threads()
 
 
 # ---- introspection ---------------------------------------------------------------------------

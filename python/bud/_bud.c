@@ -73,10 +73,23 @@ static void ctx_thread_exit(void *p) {
 
 static void ctx_key_create(void) { ctx_key_err = pthread_key_create(&ctx_key, ctx_thread_exit); }
 
+/* bud.set_num_threads is process-wide (as numexpr's); contexts are per thread, so each context
+ * picks the value up the next time its thread uses it. 0 = the library's default. */
+static atomic_int py_nthreads;
+
+static void ctx_apply_threads(PyCtx *pc) {
+  int n = atomic_load_explicit(&py_nthreads, memory_order_relaxed);
+  if (n != pc->nthreads) {
+    bud_set_num_threads(pc->ctx, n);
+    pc->nthreads = n;
+  }
+}
+
 PyCtx *py_ctx_get(void) {
   PyCtx *pc = pthread_getspecific(ctx_key);
   if (pc) {
     if (atomic_load_explicit(&pc->npending, memory_order_relaxed)) ctx_drain(pc);
+    ctx_apply_threads(pc);
     return pc;
   }
   pc = calloc(1, sizeof *pc);
@@ -89,6 +102,7 @@ PyCtx *py_ctx_get(void) {
   atomic_init(&pc->npending, 0);
   pthread_mutex_init(&pc->mu, NULL);
   pc->attached = true;
+  ctx_apply_threads(pc);
   if (pthread_setspecific(ctx_key, pc) != 0) {
     py_ctx_decref(pc);
     PyErr_NoMemory();
@@ -310,7 +324,28 @@ static PyObject *mod_version(PyObject *self, PyObject *unused) {
   return PyUnicode_FromString(bud_version());
 }
 
+static PyObject *mod_set_num_threads(PyObject *self, PyObject *arg) {
+  long n = PyLong_AsLong(arg);
+  if (n == -1 && PyErr_Occurred()) return NULL;
+  if (n < 0 || n > 256) {
+    PyErr_SetString(PyExc_ValueError, "the number of threads must be between 1 and 256");
+    return NULL;
+  }
+  atomic_store(&py_nthreads, (int)n);
+  Py_RETURN_NONE;
+}
+
+static PyObject *mod_get_num_threads(PyObject *self, PyObject *unused) {
+  PyCtx *pc = py_ctx_get();
+  if (!pc) return NULL;
+  return PyLong_FromLong(bud_get_num_threads(pc->ctx));
+}
+
 static PyMethodDef mod_methods[] = {
+    {"set_num_threads", mod_set_num_threads, METH_O,
+     "set_num_threads(n) -> None: threads for every thread's context (0: the default)"},
+    {"get_num_threads", mod_get_num_threads, METH_NOARGS,
+     "get_num_threads() -> the threads this thread's context uses"},
     {"free_names", mod_free_names, METH_O,
      "free_names(source) -> tuple of the variable names, in order of first appearance"},
     {"explain", mod_explain, METH_VARARGS, "explain(source, names, arrays) -> str"},

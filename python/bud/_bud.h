@@ -38,6 +38,7 @@ typedef struct PyCtx {
   bool attached;      /* its thread is alive */
   ProgRef *pending;   /* programs to free, queued by other threads */
   atomic_int npending; /* length of pending, readable without the lock */
+  int nthreads;       /* the process-wide thread count last applied to ctx (0: none yet) */
 } PyCtx;
 
 /* The calling thread's context (created on first use); NULL with MemoryError set. */

@@ -158,6 +158,30 @@ def test_num_threads():
     assert bud.detect_number_of_cores() >= 1
 
 
+def test_thread_count_reaches_every_thread_and_keeps_results():
+    import threading
+    old = bud.get_num_threads()
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal(3_000_001).astype(np.float32)
+    b = rng.standard_normal(3_000_001).astype(np.float32)
+    try:
+        results = {}
+        for n in (1, 2, 3):
+            bud.set_num_threads(n)
+            seen = []
+            t = threading.Thread(target=lambda: seen.append(bud.get_num_threads()))
+            t.start()
+            t.join()
+            assert seen == [n]
+            results[n] = (bud.evaluate("a*b + 2*a"), bud.evaluate("argmax(a*b)"))
+        for n in (2, 3):  # element-wise: bit-identical whatever the thread count
+            assert results[n][0].tobytes() == results[1][0].tobytes()
+            assert results[n][1] == results[1][1] == np.argmax(a * b)
+        assert results[1][0].tobytes() == (a * b + np.float32(2) * a).tobytes()
+    finally:
+        bud.set_num_threads(old)
+
+
 def test_python_scalars_and_lists():
     a = np.arange(4, dtype=np.float32)
     assert_same(bud.evaluate("a * 2.0"), a * 2.0)  # stays float32 (value-based casting)
