@@ -68,7 +68,9 @@ static inline __attribute__((always_inline)) double m_horner(double a, const dou
 #define MP_K1(d, v)                                                                               \
   const double d = (v);                                                                           \
   (void)d;
-#define MP_KB1(d, v) const double d = md((uint64_t)(v));
+#define MP_KB1(d, v)                                                                              \
+  const double d = md((uint64_t)(v));                                                             \
+  (void)d;
 #define MP_S1(d, op, a, b, c)                                                                     \
   const double d = M_##op(a, b, c);                                                               \
   (void)d;
