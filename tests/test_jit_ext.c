@@ -162,6 +162,109 @@ static void test_ext_expr(void) {
   }
 }
 
+/* ---- reductions handed to the VM block by block ---- */
+
+/* Runs plan t's reductions on the VM and on every path over [begin, n) in two calls (the
+ * executor's chunks), index_base 1000; the finished results must be identical bytes. */
+static void diff_red(TPlan *t, const char *name, int64_t n, int64_t begin, int flavour) {
+  Plan *p = &t->p;
+  void *mem[TP_MAXO];
+  BudKArgs args;
+  memset(&args, 0, sizeof args);
+  args.index_base = 1000;
+  for (int s = 0; s < p->noperands; s++) {
+    int z = dtype_size((BudDType)p->operands[s].dtype);
+    mem[s] = bud_aligned_alloc((size_t)(n + 8) * (size_t)z + 64);
+    args.ptr[s] = mem[s];
+    args.stride[s] = z;
+    if (!p->operands[s].is_output) fill((BudDType)p->operands[s].dtype, mem[s], n + 8, flavour);
+    else memset(mem[s], 0, (size_t)(n + 8) * (size_t)z);
+  }
+  int64_t mid = begin + (n - begin) / 3;
+  RedAcc vacc[8], jacc[8];
+  for (int r = 0; r < p->nreduces; r++) vm_reduce_init(&p->reduces[r], &vacc[r]);
+  args.acc = vacc;
+  VmScratch *vs = vm_scratch_new(p);
+  CHECK_EQ_INT(vm_run_row(&g_ctx, p, vs, &args, begin, mid), BUD_OK);
+  CHECK_EQ_INT(vm_run_row(&g_ctx, p, vs, &args, mid, n), BUD_OK);
+  vm_scratch_free(vs);
+  for (int ii = 0; ii < g_nisa; ii++) {
+    TKernel k;
+    char why[256];
+    int rc = tk_compile(&g_cm, p, NULL, g_isas[ii], &k, why, sizeof why);
+    CHECK_MSG(rc == 0, "%s on %s: %s", name, x86_isa_name(g_isas[ii]), why);
+    if (rc) continue;
+    for (int r = 0; r < p->nreduces; r++) vm_reduce_init(&p->reduces[r], &jacc[r]);
+    args.acc = jacc;
+    k.fn(&args, begin, mid);
+    k.fn(&args, mid, n);
+    for (int r = 0; r < p->nreduces; r++) {
+      const PlanReduce *pr = &p->reduces[r];
+      uint64_t vo = 0, jo = 0;
+      vm_reduce_finish(pr, &vacc[r], &vo);
+      vm_reduce_finish(pr, &jacc[r], &jo);
+      bool sum_f = (pr->op == OP_sum || pr->op == OP_mean) && dtype_is_float((BudDType)pr->in_dtype);
+      if (sum_f) continue; /* the native float sums: tolerance, tested in test_jit */
+      CHECK_MSG(vo == jo, "%s (reduction %d, %s) on %s n=%lld begin=%lld: jit %llx vm %llx", name, r,
+                op_info((Op)pr->op)->name, x86_isa_name(g_isas[ii]), (long long)n,
+                (long long)begin, (unsigned long long)jo, (unsigned long long)vo);
+      CHECK_EQ_INT(jacc[r].count, vacc[r].count);
+    }
+    tk_free(&g_cm, &k);
+  }
+  for (int s = 0; s < p->noperands; s++) bud_aligned_free(mem[s]);
+}
+
+static void test_reduce_calls(void) {
+  static const Op ops[] = {OP_min, OP_max, OP_prod, OP_sum, OP_argmin, OP_argmax, OP_any, OP_all, OP_mean};
+  static const BudDType dts[] = {F32, F64, I32, I64};
+  for (int di = 0; di < 4; di++)
+    for (size_t oi = 0; oi < BUD_ARRAY_LEN(ops); oi++) {
+      BudDType dt = dts[di];
+      Op op = ops[oi];
+      if (op == OP_mean && dtype_is_float(dt)) continue;
+      for (int shape = 0; shape < 2; shape++) {
+        TPlan t;
+        tp_init(&t);
+        t.p.sched.unroll = 1 + 2 * shape;
+        t.p.sched.naccum = 1 + shape;
+        int sa = tp_operand(&t, dt, false), sb = tp_operand(&t, dt, false);
+        int a = tp_load(&t, sa), b = tp_load(&t, sb);
+        int x = tp_op(&t, OP_sub, dt, 2, a, b, -1);
+        int r = tp_reduce(&t, op, x);
+        t.reds[r].out_dtype = (uint8_t)(op == OP_argmin || op == OP_argmax ? I64
+                                        : op == OP_any || op == OP_all ? BOOL
+                                        : op == OP_mean ? F64
+                                        : dtype_is_float(dt) ? dt : I64);
+        if (shape == 1) { /* with a native float sum beside it, and a store */
+          int so = tp_operand(&t, dt, true);
+          tp_store(&t, so, x);
+          if (dtype_is_float(dt)) tp_reduce(&t, OP_sum, a);
+        }
+        char name[96];
+        snprintf(name, sizeof name, "%s(a - b) (%s)%s", op_info(op)->name, dtype_info(dt)->name,
+                 shape ? " + sum(a), store" : "");
+        for (int64_t n = 0; n <= 40; n++) diff_red(&t, name, n, n > 10 ? 3 : 0, op == OP_prod ? 1 : 0);
+        diff_red(&t, name, 1000 + (int64_t)(rnd() % 3000), 5, 0);
+        diff_red(&t, name, 700, 0, 1);
+      }
+    }
+  /* any/all of a comparison (bool lane masks), and argmax of floats with NaN near block edges */
+  for (int di = 0; di < 2; di++) {
+    BudDType dt = di ? F64 : F32;
+    for (int oi = 0; oi < 2; oi++) {
+      TPlan t;
+      tp_init(&t);
+      int sa = tp_operand(&t, dt, false), sb = tp_operand(&t, dt, false);
+      int m = tp_op(&t, OP_gt, BOOL, 2, tp_load(&t, sa), tp_load(&t, sb), -1);
+      int r = tp_reduce(&t, oi ? OP_all : OP_any, m);
+      t.reds[r].out_dtype = BOOL;
+      for (int64_t n = 0; n <= 40; n++) diff_red(&t, oi ? "all(a > b)" : "any(a > b)", n, 0, 0);
+      diff_red(&t, "any/all(a > b)", 3000, 7, 1);
+    }
+  }
+}
+
 int main(void) {
   g_verbose = getenv("BUD_TEST_VERBOSE") != NULL;
   CHECK_EQ_INT(rt_codemem_init(&g_cm, 0), RT_CODE_OK);
@@ -176,6 +279,7 @@ int main(void) {
   test_bool();
   test_ext_ops();
   test_ext_expr();
+  test_reduce_calls();
   rt_codemem_destroy(&g_cm);
   return check_done("test_jit_ext");
 }

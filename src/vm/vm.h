@@ -22,6 +22,12 @@ BudStatus vm_run_row(BudContext *ctx, const Plan *p, VmScratch *s, const BudKArg
                      int64_t begin, int64_t end);
 
 void vm_reduce_init(const PlanReduce *r, RedAcc *acc);
+/* Accumulates m values of r->in_dtype at x (aligned) into acc; element i has the flat index
+ * index_base + i. The VM calls it once per block; so do JIT kernels (x86_jit_red_flush). */
+void vm_reduce_block(const PlanReduce *r, RedAcc *acc, const void *x, int64_t m,
+                     int64_t index_base);
+/* Adds one block's partial sum s to acc's pairwise cascade (float sum/mean). */
+void vm_reduce_cascade_push(RedAcc *acc, double s);
 void vm_reduce_combine(const PlanReduce *r, RedAcc *into, const RedAcc *from); /* into then from */
 /* Writes the reduction's value (out_dtype) to out. */
 void vm_reduce_finish(const PlanReduce *r, const RedAcc *acc, void *out);

@@ -105,6 +105,8 @@ static void vm_cascade_push(RedAcc *acc, double s) {
   acc->nblocks++;
 }
 
+void vm_reduce_cascade_push(RedAcc *acc, double s) { vm_cascade_push(acc, s); }
+
 /* The total of the cascade: the pending partial sums, oldest (largest) first. */
 static double vm_cascade_total(const RedAcc *acc) {
   double s = 0.0;

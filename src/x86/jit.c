@@ -32,6 +32,8 @@
 
 enum { SEG_PRO, SEG_BODY };
 
+/* caller-saved GPRs the kernel may have live at a call (r11 is never live across one) */
+static const int call_gprs[] = {X86_RAX, X86_RCX, X86_RDX, X86_RSI, X86_RDI, X86_R8, X86_R9, X86_R10};
 static const int ptr_gprs[] = {X86_RAX, X86_RCX, X86_R8, X86_R9, X86_R10,
                                X86_RBX, X86_R12, X86_R13, X86_R14, X86_R15};
 static bool callee_saved(int r) { return r == X86_RBX || r >= X86_R12; }
@@ -77,16 +79,23 @@ static int analyze(Jit *J) {
     jit_fail(J, "%d reductions in one kernel (at most 8 in the JIT)", p->nreduces);
     return -1;
   }
+  /* float sum/mean accumulate natively; the others are handed to the VM block by block */
+  int nnative = 0;
+  J->rblock = p->sched.block > 0 ? p->sched.block : 256;
+  J->rblock = (J->rblock + 7) & ~7; /* as vm_scratch_new rounds it */
   for (int r = 0; r < p->nreduces; r++) {
     const PlanReduce *pr = &p->reduces[r];
-    if ((pr->op != OP_sum && pr->op != OP_mean) || !dtype_is_float((BudDType)pr->in_dtype)) {
-      jit_fail(J, "reduction %s (%s): only float sum/mean are compiled by the JIT",
-               op_info((Op)pr->op)->name, dtype_info((BudDType)pr->in_dtype)->name);
-      return -1;
-    }
+    bool native = (pr->op == OP_sum || pr->op == OP_mean) && dtype_is_float((BudDType)pr->in_dtype);
+    J->rcall[r] = !native;
+    J->ncall += !native;
+    nnative += native;
+  }
+  if (J->ncall > 0 && (J->rblock > 4096 || J->ncall * J->rblock * 8 > 64 * 1024)) {
+    jit_fail(J, "reductions over VM blocks of %d elements: runs in the VM", J->rblock);
+    return -1;
   }
   /* sums accumulate in double: with a reduction every step has as many lanes as a double vector */
-  int maxlw = p->nreduces > 0 ? 8 : 0;
+  int maxlw = nnative > 0 ? 8 : 0;
   /* Bool arrays are bytes in memory and lane masks in registers; a loaded or constant bool takes
    * the widest lane of the plan's other values (so it can select them in where). */
   int boollw = 4;
@@ -168,13 +177,15 @@ static int analyze(Jit *J) {
       }
       break;
     }
-    case LK_REDUCE:
-      if (!dtype_is_float((BudDType)p->vreg_dtype[in->src[0]]) || in->slot < 0 ||
-          in->slot >= p->nreduces) {
-        jit_fail(J, "reduction of a non-float value: runs in the VM");
+    case LK_REDUCE: {
+      int sdt = p->vreg_dtype[in->src[0]];
+      if (in->slot < 0 || in->slot >= p->nreduces || sdt != p->reduces[in->slot].in_dtype ||
+          (!J->rcall[in->slot] && !dtype_is_float((BudDType)sdt)) || jd_of(sdt, 0) < 0) {
+        jit_fail(J, "reduction of a %s value: runs in the VM", dtype_info((BudDType)sdt)->name);
         return -1;
       }
       break;
+    }
     default:
       jit_fail(J, "unknown plan instruction kind %d", in->kind);
       return -1;
@@ -186,6 +197,11 @@ static int analyze(Jit *J) {
   }
   if (maxlw == 0) maxlw = 4;
   J->L = J->vbytes / maxlw;
+  if (J->ncall > 0 && J->rblock % J->L != 0) {
+    jit_fail(J, "reductions over VM blocks of %d elements (not a multiple of %d lanes): runs in "
+             "the VM", J->rblock, J->L);
+    return -1;
+  }
   /* invariants used by the loop body */
   for (int k = 0; k < p->ninsts; k++) {
     const LInst *in = &p->insts[k];
@@ -504,6 +520,13 @@ static void emit_const(Jit *J, const LInst *in, X86Reg d) {
  * the live lanes count. */
 static void emit_reduce(Jit *J, const LInst *in, X86Reg v) {
   int lw = J->lw[in->src[0]], vbd = J->L * 8;
+  if (J->rcall[in->slot]) { /* into the block buffer at the fill count (+ this copy's lanes) */
+    int k = 0;
+    for (int r = 0; r < in->slot; r++) k += J->rcall[r];
+    gst(J, x86_r_rm(J->b, X86_mov, x86_r64(X86_R11), x86_omem(x86_mem(X86_RSP, J->rcnt_slot))));
+    jit_store(J, x86_mem_idx(X86_RSP, X86_R11, lw, J->rbuf_slot + k * J->rblock * 8), v, J->L * lw, lw);
+    return;
+  }
   X86Reg acc = jit_vreg(J, vbd, J->acc_reg[in->slot][J->copy % J->naccum]);
   X86Reg t = jit_vreg(J, vbd, J->T);
   X86Buf *b = J->b;
@@ -543,6 +566,7 @@ static void emit_reduce_finish(Jit *J) {
   bool leg = J->enc == JE_LEG, vex = J->enc == JE_VEX;
   X86Op add = leg ? X86_addpd : vex ? X86_vaddpd : X86_evaddpd;
   for (int r = 0; r < p->nreduces; r++) {
+    if (J->rcall[r]) continue;
     X86Reg a0 = jit_vreg(J, vbd, J->acc_reg[r][0]);
     for (int j = 1; j < J->naccum; j++) {
       X86Reg aj = jit_vreg(J, vbd, J->acc_reg[r][j]);
@@ -557,6 +581,7 @@ static void emit_reduce_finish(Jit *J) {
   memcpy(&addr, &fn, sizeof addr);
   int32_t off = jit_pool(J, &addr, 8);
   for (int r = 0; r < p->nreduces; r++) {
+    if (J->rcall[r]) continue;
     gst(J, x86_r_rm(b, X86_mov, x86_r64(X86_RDI), x86_omem(x86_mem(X86_RSP, J->save_slot))));
     gst(J, x86_r_rm(b, X86_mov, x86_r64(X86_RDI),
                     x86_omem(x86_mem(X86_RDI, (int32_t)offsetof(BudKArgs, acc)))));
@@ -571,7 +596,92 @@ static void emit_reduce_finish(Jit *J) {
 
 /* ---- external calls ---- */
 
-static const int call_gprs[] = {X86_RAX, X86_RCX, X86_RDX, X86_RSI, X86_RDI, X86_R8, X86_R9, X86_R10};
+
+/* Keeps every live vector register except `keep_out` (-1: none), the caller-saved GPRs and k7
+ * around a call (System V: all vector registers are caller-saved). */
+static void call_save(Jit *J, int keep_out) {
+  for (int r = 0; r < J->nregs; r++)
+    if (J->owner[r] >= 0 && r != keep_out)
+      jit_store(J, x86_mem(X86_RSP, J->vsave_slot + 64 * r), jit_vreg(J, J->vbytes, r), J->vbytes, 8);
+  for (int i = 0; i < 8; i++)
+    gst(J, x86_rm_r(J->b, X86_mov_st, x86_omem(x86_mem(X86_RSP, J->gsave_slot + 8 * i)),
+                    x86_r64(call_gprs[i])));
+  if (J->mode == JIT_MODE_MASK_K)
+    gst(J, x86_rm_r(J->b, X86_kmovw_st, x86_omem(x86_mem(X86_RSP, J->gsave_slot + 64)), x86_kreg(7)));
+  if (J->enc != JE_LEG) gst(J, x86_np(J->b, X86_vzeroupper));
+}
+
+static void call_restore(Jit *J, int keep_out) {
+  if (J->mode == JIT_MODE_MASK_K)
+    gst(J, x86_r_rm(J->b, X86_kmovw, x86_kreg(7), x86_omem(x86_mem(X86_RSP, J->gsave_slot + 64))));
+  for (int i = 0; i < 8; i++)
+    gst(J, x86_r_rm(J->b, X86_mov, x86_r64(call_gprs[i]),
+                    x86_omem(x86_mem(X86_RSP, J->gsave_slot + 8 * i))));
+  for (int r = 0; r < J->nregs; r++)
+    if (J->owner[r] >= 0 && r != keep_out)
+      jit_load(J, jit_vreg(J, J->vbytes, r), x86_mem(X86_RSP, J->vsave_slot + 64 * r), J->vbytes, 8);
+}
+
+static int32_t pool_fn(Jit *J, void (*fn)(void)) {
+  uint64_t addr;
+  memcpy(&addr, &fn, sizeof addr);
+  return jit_pool(J, &addr, 8);
+}
+
+/* Hands the filled part of the block buffers to x86_jit_red_flush and starts a new block. */
+static void red_flush(Jit *J) {
+  X86Buf *b = J->b;
+  const Plan *p = J->p;
+  JitRedCall c[8];
+  int n = 0;
+  memset(c, 0, sizeof c);
+  for (int r = 0; r < p->nreduces; r++) {
+    if (!J->rcall[r]) continue;
+    c[n].r = p->reduces[r];
+    c[n].r.buffer = 0, c[n].r.src = 0; /* not the kernel's business: keeps the pool dedupable */
+    c[n].slot = r;
+    for (int k = 0; k < p->ninsts; k++)
+      if (p->insts[k].kind == LK_REDUCE && p->insts[k].slot == r) c[n].lw = J->lw[p->insts[k].src[0]];
+    c[n].block = J->rblock;
+    n++;
+  }
+  c[n - 1].last = 1;
+  int32_t doff = jit_pool(J, c, sizeof c[0] * (size_t)n);
+  void (*fn)(const JitRedCall *, RedAcc *, char *, int64_t, int64_t) = x86_jit_red_flush;
+  void (*gfn)(void);
+  memcpy(&gfn, &fn, sizeof gfn);
+  int32_t foff = pool_fn(J, gfn);
+  call_save(J, -1);
+  X86Mem cnt = x86_mem(X86_RSP, J->rcnt_slot), start = x86_mem(X86_RSP, J->rcnt_slot + 8);
+  gst(J, x86_r_rm(b, X86_mov, x86_r64(X86_RCX), x86_omem(cnt)));
+  gst(J, x86_r_rm(b, X86_mov, x86_r64(X86_R8), x86_omem(x86_mem(X86_RDI, (int32_t)offsetof(BudKArgs, index_base)))));
+  gst(J, x86_r_rm(b, X86_add, x86_r64(X86_R8), x86_omem(start)));
+  gst(J, x86_r_rm(b, X86_mov, x86_r64(X86_RSI), x86_omem(x86_mem(X86_RDI, (int32_t)offsetof(BudKArgs, acc)))));
+  gst(J, x86_r_rm(b, X86_lea, x86_r64(X86_RDX), x86_omem(x86_mem(X86_RSP, J->rbuf_slot))));
+  gst(J, x86_r_rm(b, X86_lea, x86_r64(X86_RDI), x86_omem(x86_mem_label(J->pool_label, doff))));
+  gst(J, x86_rm(b, X86_call, x86_omem(x86_mem_label(J->pool_label, foff))));
+  gst(J, x86_r_rm(b, X86_mov, x86_r64(X86_R11), x86_omem(cnt)));
+  gst(J, x86_rm_r(b, X86_add_st, x86_omem(start), x86_r64(X86_R11)));
+  gst(J, x86_rm_i(b, X86_mov_i32, x86_omem(cnt), 0));
+  call_restore(J, -1);
+}
+
+/* After one body copy: count its lanes (L, or the tail's count) and flush a full block. */
+static void red_advance(Jit *J, bool tail) {
+  if (J->ncall == 0) return;
+  X86Buf *b = J->b;
+  X86Mem cnt = x86_mem(X86_RSP, J->rcnt_slot);
+  gst(J, x86_r_rm(b, X86_mov, x86_r64(X86_R11), x86_omem(cnt)));
+  if (tail) gst(J, x86_r_rm(b, X86_add, x86_r64(X86_R11), x86_omem(x86_mem(X86_RSP, J->save_slot + 24))));
+  else gst(J, x86_rm_i(b, X86_add_i32, G(X86_R11), J->L));
+  gst(J, x86_rm_r(b, X86_mov_st, x86_omem(cnt), x86_r64(X86_R11)));
+  if (tail) return; /* count + r < block: the epilogue flushes */
+  int32_t skip = x86_label_new(b);
+  gst(J, x86_rm_i(b, X86_cmp_i32, G(X86_R11), J->rblock));
+  gst(J, x86_jcc(b, X86_CC_L, skip));
+  red_flush(J);
+  gst(J, x86_label_bind(b, skip));
+}
 
 /* d = op(a...) computed by the VM (x86_jit_ext_call) over this step's L lanes: the operands go to
  * a stack buffer, every live vector register (all are caller-saved in System V), the caller-saved
@@ -590,23 +700,11 @@ static void emit_ext(Jit *J, const LInst *in, X86Reg d, const X86Reg *a) {
   uint64_t addr;
   memcpy(&addr, &fn, sizeof addr);
   int32_t foff = jit_pool(J, &addr, 8);
-  for (int r = 0; r < J->nregs; r++)
-    if (J->owner[r] >= 0 && r != d.num)
-      jit_store(J, x86_mem(X86_RSP, J->vsave_slot + 64 * r), jit_vreg(J, J->vbytes, r), J->vbytes, 8);
-  for (int i = 0; i < 8; i++)
-    gst(J, x86_rm_r(b, X86_mov_st, x86_omem(x86_mem(X86_RSP, J->gsave_slot + 8 * i)), x86_r64(call_gprs[i])));
-  bool k7 = J->mode == JIT_MODE_MASK_K;
-  if (k7) gst(J, x86_rm_r(b, X86_kmovw_st, x86_omem(x86_mem(X86_RSP, J->gsave_slot + 64)), x86_kreg(7)));
-  if (J->enc != JE_LEG) gst(J, x86_np(b, X86_vzeroupper));
+  call_save(J, d.num);
   gst(J, x86_r_rm(b, X86_lea, x86_r64(X86_RDI), x86_omem(x86_mem_label(J->pool_label, doff))));
   gst(J, x86_r_rm(b, X86_lea, x86_r64(X86_RSI), x86_omem(x86_mem(X86_RSP, J->ext_slot))));
   gst(J, x86_rm(b, X86_call, x86_omem(x86_mem_label(J->pool_label, foff))));
-  if (k7) gst(J, x86_r_rm(b, X86_kmovw, x86_kreg(7), x86_omem(x86_mem(X86_RSP, J->gsave_slot + 64))));
-  for (int i = 0; i < 8; i++)
-    gst(J, x86_r_rm(b, X86_mov, x86_r64(call_gprs[i]), x86_omem(x86_mem(X86_RSP, J->gsave_slot + 8 * i))));
-  for (int r = 0; r < J->nregs; r++)
-    if (J->owner[r] >= 0 && r != d.num)
-      jit_load(J, jit_vreg(J, J->vbytes, r), x86_mem(X86_RSP, J->vsave_slot + 64 * r), J->vbytes, 8);
+  call_restore(J, d.num);
   jit_load(J, d, x86_mem(X86_RSP, J->ext_slot + 192), vb_of(J, in->dst), J->lw[in->dst]);
 }
 
@@ -757,10 +855,10 @@ static void emit_kernel(Jit *J) {
   }
   /* accumulators: naccum registers per reduction, for the whole kernel */
   J->naccum = p->sched.naccum < 1 ? 1 : p->sched.naccum > 4 ? 4 : p->sched.naccum;
-  while (J->naccum > 1 && p->nreduces * J->naccum > J->nregs / 2) J->naccum--;
+  while (J->naccum > 1 && (p->nreduces - J->ncall) * J->naccum > J->nregs / 2) J->naccum--;
   int nres = 0;
   for (int r = 0; r < p->nreduces; r++)
-    for (int j = 0; j < J->naccum; j++) {
+    for (int j = 0; j < J->naccum && !J->rcall[r]; j++) {
       int reg = J->nregs - 1 - nres++;
       J->acc_reg[r][j] = (int8_t)reg;
       J->reserved[reg] = true;
@@ -811,7 +909,12 @@ static void emit_kernel(Jit *J) {
   J->save_slot = (J->buf_slot + 16 * p->noperands + 63) & ~63;
   J->red_slot = J->save_slot + 64;
   J->frame = J->red_slot + 64 * p->nreduces;
-  if (J->next > 0) {
+  if (J->ncall > 0) {
+    J->rcnt_slot = J->frame;
+    J->rbuf_slot = J->rcnt_slot + 64;
+    J->frame = J->rbuf_slot + J->ncall * J->rblock * 8;
+  }
+  if (J->next > 0 || J->ncall > 0) {
     J->ext_slot = J->frame;
     J->gsave_slot = J->ext_slot + 256;
     J->vsave_slot = J->gsave_slot + 128;
@@ -832,8 +935,12 @@ static void emit_kernel(Jit *J) {
     gst(J, x86_rm_r(b, X86_mov_st, x86_omem(x86_mem(X86_RSP, J->save_slot)), x86_r64(X86_RDI)));
     gst(J, x86_rm_r(b, X86_mov_st, x86_omem(x86_mem(X86_RSP, J->save_slot + 8)), x86_r64(X86_RSI)));
     gst(J, x86_rm_r(b, X86_mov_st, x86_omem(x86_mem(X86_RSP, J->save_slot + 16)), x86_r64(X86_RDX)));
+    if (J->ncall > 0) {
+      gst(J, x86_rm_i(b, X86_mov_i32, x86_omem(x86_mem(X86_RSP, J->rcnt_slot)), 0));
+      gst(J, x86_rm_r(b, X86_mov_st, x86_omem(x86_mem(X86_RSP, J->rcnt_slot + 8)), x86_r64(X86_RSI)));
+    }
     for (int r = 0; r < p->nreduces; r++)
-      for (int j = 0; j < J->naccum; j++) {
+      for (int j = 0; j < J->naccum && !J->rcall[r]; j++) {
         X86Reg a = jit_vreg(J, J->L * 8, J->acc_reg[r][j]);
         if (J->enc == JE_LEG) gst(J, x86_r_rm(b, X86_xorpd, a, x86_oreg(a)));
         else if (J->enc == JE_VEX) gst(J, x86_r_v_rm(b, X86_vxorpd, a, a, x86_oreg(a)));
@@ -879,6 +986,7 @@ static void emit_kernel(Jit *J) {
                           x86_omem(elem_mem(J, s, X86_R11, p->sched.prefetch_bytes))));
           }
         emit_segment(J, body, nbody, SEG_BODY, nt);
+        red_advance(J, false);
       }
       J->copy = 0;
       gst(J, x86_rm_i(b, X86_add_i32, G(X86_RSI), step));
@@ -895,6 +1003,7 @@ static void emit_kernel(Jit *J) {
   gst(J, x86_jcc(b, X86_CC_G, l_tail));
   J->copy = 0;
   emit_segment(J, body, nbody, SEG_BODY, false);
+  red_advance(J, false);
   gst(J, x86_rm_i(b, X86_add_i32, G(X86_RSI), J->L));
   gst(J, x86_jmp(b, l_one));
   /* masked tail */
@@ -918,12 +1027,13 @@ static void emit_kernel(Jit *J) {
       if (in->kind == LK_LOAD) need[J->lw[in->dst] == 8] = true;
       if (in->kind == LK_STORE) need[J->lw[in->src[0]] == 8] = true;
     }
-    if (p->nreduces > 0) need[1] = true;
+    if (p->nreduces > J->ncall) need[1] = true; /* native float sums mask double lanes */
     tail_masks_vex(J, need[0], need[1]);
     for (int s = 0; s < p->noperands; s++)
       if (buffered[s] && loaded[s]) tail_fill(J, s);
     J->mode = JIT_MODE_MASK_VEX;
     emit_segment(J, body, nbody, SEG_BODY, false);
+    red_advance(J, true);
     for (int k = 0; k < nbody; k++)
       if (p->insts[body[k]].kind == LK_STORE && buffered[p->insts[body[k]].slot])
         tail_copy(J, p->insts[body[k]].slot, false);
@@ -931,18 +1041,27 @@ static void emit_kernel(Jit *J) {
     tail_mask_k(J);
     J->mode = JIT_MODE_MASK_K;
     emit_segment(J, body, nbody, SEG_BODY, false);
+    red_advance(J, true);
   } else {
     J->mode = JIT_MODE_MASK_BUF;
     for (int s = 0; s < p->noperands; s++)
       if (buffered[s] && loaded[s] && !p->operands[s].is_output) tail_fill(J, s);
     emit_segment(J, body, nbody, SEG_BODY, false);
+    red_advance(J, true);
     for (int k = 0; k < nbody; k++)
       if (p->insts[body[k]].kind == LK_STORE) tail_copy(J, p->insts[body[k]].slot, false);
   }
   J->mode = JIT_MODE_FULL;
   /* epilogue */
   gst(J, x86_label_bind(b, l_done));
-  if (p->nreduces > 0) emit_reduce_finish(J);
+  if (J->ncall > 0) {
+    int32_t l_none = x86_label_new(b);
+    gst(J, x86_rm_i(b, X86_cmp_i8, x86_omem(x86_mem(X86_RSP, J->rcnt_slot)), 0));
+    gst(J, x86_jcc(b, X86_CC_E, l_none));
+    red_flush(J);
+    gst(J, x86_label_bind(b, l_none));
+  }
+  if (p->nreduces > J->ncall) emit_reduce_finish(J);
   if (nt_store) gst(J, x86_np(b, X86_sfence));
   if (J->enc != JE_LEG) gst(J, x86_np(b, X86_vzeroupper));
   gst(J, x86_r_rm(b, X86_lea, x86_r64(X86_RSP), x86_omem(x86_mem(X86_RBP, -8 * ncs))));

@@ -40,6 +40,18 @@ int x86_jit_op_status(int op, const char **reason);
 /* Called by kernels with float sum/mean reductions (jit_call.c). */
 void x86_jit_red_sum(RedAcc *acc, const double *lanes, int64_t nlanes, int64_t count);
 
+/* Reductions the kernel hands to the VM (all but float sum/mean): the kernel fills one VM-sized
+ * block of lanes per reduction and calls this when it is full (and at the end), so the VM sees
+ * exactly the blocks it would have made itself and its results are reproduced bit for bit. */
+typedef struct JitRedCall {
+  PlanReduce r;
+  int32_t slot;  /* RedAcc index */
+  int32_t lw;    /* bytes per lane in the buffer (bool: 4 or 8 byte masks) */
+  int32_t block; /* elements per buffer (the buffers are block * 8 bytes apart) */
+  int32_t last;  /* the last entry */
+} JitRedCall;
+void x86_jit_red_flush(const JitRedCall *c, RedAcc *acc, char *bufs, int64_t m, int64_t index);
+
 /* An external call: desc = {op, out dtype, nin, lanes, in dtypes[3]}; buf holds the operand
  * vectors at 0, 64, 128 and receives the result at 192 (jit_call.c). */
 void x86_jit_ext_call(const int32_t *desc, char *buf);

@@ -85,6 +85,10 @@ typedef struct Jit {
   int32_t save_slot;            /* args, begin, end saved for the reduction calls */
   int32_t red_slot;             /* 64 bytes per reduction: its lanes for the call */
   int naccum;                   /* vector accumulators per reduction */
+  bool rcall[8];                /* reduction r goes to the VM's vm_reduce_block, VM block by block */
+  int ncall, rblock;            /* such reductions; the VM's block length (elements) */
+  int32_t rbuf_slot;            /* rblock * 8 bytes per such reduction: the block being filled */
+  int32_t rcnt_slot;            /* int64 fill count, then int64 first index of the block */
   int8_t acc_reg[8][4];         /* [reduction][accumulator] registers */
   bool reserved[32];            /* registers taken by accumulators */
   /* external calls: ops the VM computes for the kernel, one vector at a time */
