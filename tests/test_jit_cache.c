@@ -104,8 +104,24 @@ static void test_fallback_reason(void) {
   memset(&g, 0, sizeof g);
   g.kind = GROUP_FUSED;
   g.plan = t.p;
-  /* sin compiles with an external call (the VM's loop, one vector per call), counted and named */
+  /* sin compiles with an external call (the VM's loop, one vector per call), counted and named;
+   * by default the VM runs it (per-vector calls are slower than its blocks) */
+  CHECK(rt_kernel_get(ctx, &g, NULL) == NULL);
+  StrBuf sb0;
+  sb_init(&sb0);
+  rt_kernel_explain(ctx, &g, &sb0);
+  CHECK_MSG(sb0.data && strstr(sb0.data, "sin") && strstr(sb0.data, "BUD_JIT_EXT"), "explain: %s",
+            sb0.data ? sb0.data : "");
+  sb_free(&sb0);
+  rt_kernel_release(&g);
+  bud_context_free(ctx);
+  ctx = ctx_new();
+  setenv("BUD_JIT_EXT", "1", 1);
+  memset(&g, 0, sizeof g);
+  g.kind = GROUP_FUSED;
+  g.plan = t.p;
   CHECK(rt_kernel_get(ctx, &g, NULL) != NULL || x86_cpu()->feat == 0);
+  unsetenv("BUD_JIT_EXT");
   CHECK_EQ_INT(ctx->stats.jit_fallbacks, 1);
   StrBuf sb;
   sb_init(&sb);

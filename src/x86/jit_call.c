@@ -7,7 +7,6 @@
 #include "vm/vm.h"
 #include "x86/jit.h"
 
-#include <string.h>
 
 void x86_jit_red_flush(const JitRedCall *c, RedAcc *acc, char *bufs, int64_t m, int64_t index) {
   if (m <= 0) return;
@@ -15,11 +14,11 @@ void x86_jit_red_flush(const JitRedCall *c, RedAcc *acc, char *bufs, int64_t m, 
     const char *buf = bufs + (size_t)k * (size_t)c[k].block * 8;
     if (c[k].r.in_dtype == BUD_BOOL) { /* lane masks -> bytes 0/1 */
       uint8_t tmp[4096];
-      for (int64_t i = 0; i < m && i < 4096; i++) {
-        uint64_t v = 0;
-        memcpy(&v, buf + i * c[k].lw, (size_t)c[k].lw);
-        tmp[i] = v != 0;
-      }
+      int64_t mm = m < 4096 ? m : 4096;
+      if (c[k].lw == 8)
+        for (int64_t i = 0; i < mm; i++) tmp[i] = ((const uint64_t *)(const void *)buf)[i] != 0;
+      else
+        for (int64_t i = 0; i < mm; i++) tmp[i] = ((const uint32_t *)(const void *)buf)[i] != 0;
       vm_reduce_block(&c[k].r, &acc[c[k].slot], tmp, m, index);
     } else {
       vm_reduce_block(&c[k].r, &acc[c[k].slot], buf, m, index);
