@@ -454,8 +454,10 @@ void jit_emit_op(Jit *J, const LInst *in, X86Reg d, const X86Reg *a) {
       return;
     }
     bool q = jd == JD_F64;
-    X86Op f213 = J->enc == JE_VEX ? (q ? X86_vfmadd213pd : X86_vfmadd213ps)
-                                  : (q ? X86_evfmadd213pd : X86_evfmadd213ps);
+    /* 132 form, d = d*op3 + op2 with d = a, op2 = c, op3 = b: x86 picks the first NaN in operand
+     * order (a, c, b), the order glibc's fma (vfmadd132sd x, z, y) gives the VM */
+    X86Op f213 = J->enc == JE_VEX ? (q ? X86_vfmadd132pd : X86_vfmadd132ps)
+                                  : (q ? X86_evfmadd132pd : X86_evfmadd132ps);
     X86Op f231 = J->enc == JE_VEX ? (q ? X86_vfmadd231pd : X86_vfmadd231ps)
                                   : (q ? X86_evfmadd231pd : X86_evfmadd231ps);
     if (!avail(J, f213, vb, w)) return;
@@ -463,14 +465,14 @@ void jit_emit_op(Jit *J, const LInst *in, X86Reg d, const X86Reg *a) {
      * inputs x86 returns the first NaN in operand order, as fmaf(a, b, c) does. */
     (void)f231;
     if (same(d, s[0])) {
-      st(J, x86_r_v_rm(J->b, f213, d, s[1], R(s[2])));
+      st(J, x86_r_v_rm(J->b, f213, d, s[2], R(s[1])));
     } else if (!same(d, s[1]) && !same(d, s[2])) {
       jit_mov(J, d, s[0]);
-      st(J, x86_r_v_rm(J->b, f213, d, s[1], R(s[2])));
+      st(J, x86_r_v_rm(J->b, f213, d, s[2], R(s[1])));
     } else {
       X86Reg t = jit_vreg(J, vb, J->T);
       jit_mov(J, t, s[0]);
-      st(J, x86_r_v_rm(J->b, f213, t, s[1], R(s[2])));
+      st(J, x86_r_v_rm(J->b, f213, t, s[2], R(s[1])));
       jit_mov(J, d, t);
     }
     break;
