@@ -291,8 +291,18 @@ static void test_reduce(void) {
 /* ---- random expression graphs ---- */
 
 /* copysign exposes the sign of intermediate NaNs: included since the JIT's fma takes NaN operands in
- * glibc's order (a, c, b), the VM's; NaN payloads must now match bit for bit too. */
+ * glibc's order (a, c, b), the VM's; NaN payloads must now match bit for bit too.
+ * Except when the VM (the reference) is built by clang: LLVM treats NaN payloads as unspecified
+ * and swaps the operands of commutative float ops, so which NaN an add of two NaNs returns is not
+ * fixed by the source. There a NaN-vs-NaN difference is counted, not failed, and copysign (which
+ * makes a NaN's sign visible as a number) is left out; every non-NaN result stays bit-exact. */
+#ifdef __clang__
+#define FZ_NAN_BITS_DEFINED 0
+static const Op fz_bin[] = {OP_add, OP_sub, OP_mul, OP_div, OP_minimum, OP_maximum};
+#else
+#define FZ_NAN_BITS_DEFINED 1
 static const Op fz_bin[] = {OP_add, OP_sub, OP_mul, OP_div, OP_minimum, OP_maximum, OP_copysign};
+#endif
 static const Op fz_un[] = {OP_neg, OP_abs, OP_sqrt, OP_floor, OP_rint};
 static const Op fz_cmp[] = {OP_lt, OP_le, OP_gt, OP_ge, OP_eq, OP_ne};
 
@@ -452,7 +462,8 @@ static void test_fuzz(void) {
          "differences\n", ngraphs, nrun, (double)(now_ns() - t0) / 1e9, check_nfail - before,
          g_nan_payload_diffs);
   CHECK(nrun > 0);
-  CHECK_MSG(g_nan_payload_diffs == 0, "%ld NaN payload/sign differences", g_nan_payload_diffs);
+  if (FZ_NAN_BITS_DEFINED)
+    CHECK_MSG(g_nan_payload_diffs == 0, "%ld NaN payload/sign differences", g_nan_payload_diffs);
 }
 
 /* ---- table, W^X, compile time ---- */
