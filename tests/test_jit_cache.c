@@ -220,6 +220,9 @@ static void test_isa_env(void) {
 }
 
 int main(void) {
+  /* These tests need the JIT on and set BUD_ISA themselves: a BUD_ISA from outside (a run of the
+   * whole suite under BUD_ISA=vm) must not turn it off. */
+  unsetenv("BUD_ISA");
   test_hits_and_layouts();
   test_fallback_reason();
   test_eviction_and_pins();
