@@ -29,6 +29,8 @@ BudStatus opt_cse(BudContext *ctx, const IrGraph *in, IrGraph **out);
 BudStatus opt_dce(BudContext *ctx, const IrGraph *in, IrGraph **out);
 /* Exact strength reduction: x / 2^k -> x * 2^-k for floats (bit-identical; fastmath.c). */
 BudStatus opt_strength(BudContext *ctx, const IrGraph *in, IrGraph **out);
+/* 1-D float dot products become fused sum(a*b) reductions (lowerdot.c; rounding documented). */
+BudStatus opt_lower_dot(BudContext *ctx, const IrGraph *in, IrGraph **out);
 /* Fast-math algebra (changes rounding; only when ctx->fast_math): affine-chain fusion,
  * reassociation of constant chains, x / c -> x * (1/c), a*b + c -> fma (fastmath.c). */
 BudStatus opt_fastmath(BudContext *ctx, const IrGraph *in, IrGraph **out);

@@ -46,6 +46,7 @@ BudStatus opt_pipeline(BudContext *ctx, const IrGraph *in, IrGraph **out, StrBuf
       {"simplify", "after simplify", opt_simplify},
       {"strength", "after strength", opt_strength},
       {"fastmath", "after fastmath", opt_fastmath}, /* only with ctx->fast_math */
+      {"lowerdot", "after lowerdot", opt_lower_dot},
       {"cse", "after cse", opt_cse},
       {"dce", "after dce", opt_dce},
   };
