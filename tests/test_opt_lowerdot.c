@@ -1,4 +1,5 @@
-/* test_opt_lowerdot.c — 1-D float dot products run as fused sum(a*b) reductions (lowerdot.c):
+/* test_opt_lowerdot.c — 1-D float dot products of >= 1024 elements run as fused sum(a*b)
+ * reductions (lowerdot.c):
  * results as accurate as the exact dot rounded once, integer and 2-D dots unchanged (exact), and
  * the explain text shows the reduction instead of a dot group. */
 #include "check.h"
@@ -68,12 +69,15 @@ int main(void) {
   CHECK(oi.dtype == BUD_INT32 && oi.data && *(int32_t *)oi.data == (int32_t)(UINT32_MAX - 1 + 10 + 21));
   bud_array_free(&oi);
 
-  char *t = explain_dot(ctx, BUD_FLOAT32, 1000);
+  char *t = explain_dot(ctx, BUD_FLOAT32, 4096);
   CHECK_MSG(t && strstr(t, "== after lowerdot ==") && strstr(t, "sum") && !strstr(t, "dot group") &&
                 strstr(t, "== code for group"), "%s", t ? t : bud_last_error(ctx));
   bud_free(t);
-  t = explain_dot(ctx, BUD_INT64, 1000);
-  CHECK(t && strstr(t, "dot"));
+  t = explain_dot(ctx, BUD_INT64, 4096);
+  CHECK(t && strstr(t, "dot/matmul runs as its own kernel"));
+  bud_free(t);
+  t = explain_dot(ctx, BUD_FLOAT32, 1000); /* below LOWER_DOT_MIN: the one-group dot kernel */
+  CHECK(t && strstr(t, "dot/matmul runs as its own kernel"));
   bud_free(t);
   bud_context_free(ctx);
   return check_done("opt_lowerdot");
