@@ -13,6 +13,11 @@
  *              (AVX-512), or through zeroed stack buffers (SSE2) — no scalar remainder loop
  *   epilogue   sfence if NT; vzeroupper; ret
  * i (rsi) counts elements; an operand of element size z is addressed [base + rsi*z + disp].
+ * Strided operands (row stride neither z nor 0; 32/64-bit elements, not bool) go lane by lane:
+ * the address base + (i + lane) * args->stride[s] is built in a scratch GPR, and scalar moves
+ * through the temporary register T gather a load's lanes into a 128-byte stack scratch (then one
+ * vector load) or scatter a spilled store; in the masked tail only lanes below the count move.
+ * Plans without strided operands get exactly the code they got before this path existed.
  * L = vector bytes / widest lane, so every value of a step has L lanes: with float64 present an
  * AVX2 float32 value lives in an xmm.
  *
@@ -120,11 +125,12 @@ static int analyze(Jit *J) {
         jit_fail(J, "operand %d: a stride-0 bool operand runs in the VM", s);
         return -1;
       }
-      if (lay == LAYOUT_STRIDED) {
-        jit_fail(J, "operand %d: strided layout runs in the VM", s);
+      if (lay == LAYOUT_STRIDED && dt == BUD_BOOL) {
+        jit_fail(J, "operand %d: a strided bool operand runs in the VM", s);
         return -1;
       }
-      if (in->kind == LK_STORE && lay != LAYOUT_CONTIG) {
+      if (lay == LAYOUT_STRIDED) J->nstrided++;
+      if (in->kind == LK_STORE && lay == LAYOUT_BCAST) {
         jit_fail(J, "operand %d: output with stride 0 runs in the VM", s);
         return -1;
       }
@@ -328,7 +334,71 @@ static X86Mem elem_mem(Jit *J, int s, int reg_tmp, int extra) {
   return x86_mem_idx(base, X86_RSI, z, J->copy * J->L * z + extra);
 }
 
+/* The tail's element count r = end - i, kept in a stack slot (r11 and rdx are scratch there). */
+static X86Mem tail_count(const Jit *J) { return x86_mem(X86_RSP, J->save_slot + 24); }
+
 static int tmp_gpr(const Jit *J) { return J->mode == JIT_MODE_FULL ? X86_R11 : X86_RDX; }
+
+/* ---- strided operands: lanes one at a time through a stack scratch ---- */
+
+static bool is_strided(const Jit *J, int s) { return J->layouts && J->layouts[s] == LAYOUT_STRIDED; }
+
+/* tmp = address of lane 0 of this step: base + (i + copy*L) * stride (stride in bytes, any sign) */
+static void strided_addr0(Jit *J, int s, int tmp) {
+  X86Buf *b = J->b;
+  X86Mem st = x86_mem(X86_RDI, (int32_t)(offsetof(BudKArgs, stride) + 8 * (size_t)s));
+  gst(J, x86_r_rm(b, X86_lea, x86_r64(tmp), x86_omem(x86_mem(X86_RSI, J->copy * J->L))));
+  gst(J, x86_r_rm(b, X86_imul, x86_r64(tmp), x86_omem(st)));
+  if (J->gpr[s] >= 0)
+    gst(J, x86_r_rm(b, X86_add, x86_r64(tmp), G(J->gpr[s])));
+  else
+    gst(J, x86_r_rm(b, X86_add, x86_r64(tmp),
+                    x86_omem(x86_mem(X86_RDI, (int32_t)(offsetof(BudKArgs, ptr) + 8 * (size_t)s)))));
+}
+
+/* Copies the lanes of strided operand s between memory and the scratch (in: memory -> scratch)
+ * with scalar moves through xmm T; in a masked tail only lanes below the tail count. */
+static void strided_lanes(Jit *J, int s, bool in) {
+  X86Buf *b = J->b;
+  int z = dtype_size((BudDType)J->p->operands[s].dtype);
+  int tmp = tmp_gpr(J);
+  bool tail = J->mode != JIT_MODE_FULL;
+  X86Op ld, sto;
+  if (J->enc == JE_LEG) ld = z == 4 ? X86_movss : X86_movsd, sto = z == 4 ? X86_movss_st : X86_movsd_st;
+  else if (J->enc == JE_VEX) ld = z == 4 ? X86_vmovss : X86_vmovsd, sto = z == 4 ? X86_vmovss_st : X86_vmovsd_st;
+  else ld = z == 4 ? X86_evmovss : X86_evmovsd, sto = z == 4 ? X86_evmovss_st : X86_evmovsd_st;
+  X86Reg t = x86_xmm(J->T);
+  X86Mem st = x86_mem(X86_RDI, (int32_t)(offsetof(BudKArgs, stride) + 8 * (size_t)s));
+  int32_t done = x86_label_new(b);
+  strided_addr0(J, s, tmp);
+  for (int j = 0; j < J->L; j++) {
+    if (j > 0) {
+      if (tail) {
+        gst(J, x86_rm_i(b, X86_cmp_i8, x86_omem(tail_count(J)), j));
+        gst(J, x86_jcc(b, X86_CC_LE, done));
+      }
+      gst(J, x86_r_rm(b, X86_add, x86_r64(tmp), x86_omem(st)));
+    }
+    X86Mem m = x86_mem(tmp, 0), sm = x86_mem(X86_RSP, J->gath_slot + j * z);
+    gst(J, x86_r_rm(b, ld, t, x86_omem(in ? m : sm)));
+    gst(J, x86_rm_r(b, sto, x86_omem(in ? sm : m), t));
+  }
+  gst(J, x86_label_bind(b, done));
+}
+
+/* d = the L lanes of strided operand s (a masked tail reads only the live lanes, the others 0). */
+static void strided_load(Jit *J, int s, X86Reg d, int vb, int lw) {
+  if (J->mode != JIT_MODE_FULL)
+    for (int k = 0; k < 8; k++)
+      gst(J, x86_rm_i(J->b, X86_mov_i32, x86_omem(x86_mem(X86_RSP, J->gath_slot + 8 * k)), 0));
+  strided_lanes(J, s, true);
+  jit_load(J, d, x86_mem(X86_RSP, J->gath_slot), vb, lw);
+}
+
+static void strided_store(Jit *J, int s, X86Reg v, int vb, int lw) {
+  jit_store(J, x86_mem(X86_RSP, J->gath_slot), v, vb, lw);
+  strided_lanes(J, s, false);
+}
 
 /* ---- bool operands: bytes in memory, lane masks in registers ---- */
 
@@ -445,6 +515,10 @@ static void emit_load(Jit *J, const LInst *in, X86Reg d) {
     emit_load_bool(J, s, d, vb, lw);
     return;
   }
+  if (lay == LAYOUT_STRIDED) {
+    strided_load(J, s, d, vb, lw);
+    return;
+  }
   switch (J->mode) {
   case JIT_MODE_FULL: jit_load(J, d, elem_mem(J, s, tmp_gpr(J), 0), vb, lw); break;
   case JIT_MODE_MASK_VEX: {
@@ -467,6 +541,10 @@ static void emit_store(Jit *J, const LInst *in, X86Reg v_reg, bool nt) {
   int vb = vb_of(J, v), lw = J->lw[v];
   if (J->p->operands[s].dtype == BUD_BOOL) {
     emit_store_bool(J, s, v_reg, vb, lw);
+    return;
+  }
+  if (is_strided(J, s)) {
+    strided_store(J, s, v_reg, vb, lw);
     return;
   }
   switch (J->mode) {
@@ -793,8 +871,6 @@ static void tail_mask_k(Jit *J) {
   gst(J, x86_r_rm(J->b, X86_kmovw, x86_kreg(7), x86_omem(x86_mem_idx(X86_RDX, X86_R11, 2, 0))));
 }
 
-/* The tail's element count r = end - i, kept in a stack slot (r11 and rdx are scratch there). */
-static X86Mem tail_count(const Jit *J) { return x86_mem(X86_RSP, J->save_slot + 24); }
 
 /* SSE2 (every operand) and AVX2 (byte operands): copy lanes 0..r-1 of operand s between memory
  * and its stack buffer. Bytes go through r11, wider elements through xmm T. */
@@ -920,6 +996,10 @@ static void emit_kernel(Jit *J) {
     J->vsave_slot = J->gsave_slot + 128;
     J->frame = J->vsave_slot + 64 * 32;
   }
+  if (J->nstrided > 0) { /* lanes of strided operands (128: room for any vector) */
+    J->gath_slot = J->frame;
+    J->frame += 128;
+  }
 
   /* prologue */
   gst(J, x86_rm(b, X86_push, G(X86_RBP)));
@@ -961,7 +1041,7 @@ static void emit_kernel(Jit *J) {
       if (nt) { /* NT stores need vector-aligned outputs: check them at run time */
         for (int k = 0; k < n; k++) {
           const LInst *in = &p->insts[k];
-          if (in->kind != LK_STORE) continue;
+          if (in->kind != LK_STORE || is_strided(J, in->slot)) continue;
           J->copy = 0;
           X86Mem m = elem_mem(J, in->slot, X86_R11, 0);
           gst(J, x86_r_rm(b, X86_lea, x86_r64(X86_R11), x86_omem(m)));
@@ -981,7 +1061,7 @@ static void emit_kernel(Jit *J) {
         if (p->sched.prefetch_bytes > 0)
           for (int s = 0; s < p->noperands; s++) {
             int z = dtype_size((BudDType)p->operands[s].dtype);
-            if (!streamed[s] || (c * J->L * z) % 64 != 0) continue;
+            if (!streamed[s] || is_strided(J, s) || (c * J->L * z) % 64 != 0) continue;
             gst(J, x86_rm(b, X86_prefetcht0,
                           x86_omem(elem_mem(J, s, X86_R11, p->sched.prefetch_bytes))));
           }
@@ -1018,7 +1098,7 @@ static void emit_kernel(Jit *J) {
   for (int k = 0; k < nbody; k++)
     if (p->insts[body[k]].kind == LK_LOAD) loaded[p->insts[body[k]].slot] = true;
   for (int s = 0; s < p->noperands; s++)
-    buffered[s] = streamed[s] && (J->enc == JE_LEG ||
+    buffered[s] = streamed[s] && !is_strided(J, s) && (J->enc == JE_LEG ||
                                   (J->enc == JE_VEX && dtype_size((BudDType)p->operands[s].dtype) == 1));
   if (J->enc == JE_VEX) {
     bool need[2] = {false, false};
@@ -1049,7 +1129,8 @@ static void emit_kernel(Jit *J) {
     emit_segment(J, body, nbody, SEG_BODY, false);
     red_advance(J, true);
     for (int k = 0; k < nbody; k++)
-      if (p->insts[body[k]].kind == LK_STORE) tail_copy(J, p->insts[body[k]].slot, false);
+      if (p->insts[body[k]].kind == LK_STORE && buffered[p->insts[body[k]].slot])
+        tail_copy(J, p->insts[body[k]].slot, false);
   }
   J->mode = JIT_MODE_FULL;
   /* epilogue */

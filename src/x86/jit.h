@@ -10,7 +10,7 @@
 #include "x86/enc.h"
 
 /* Bumped whenever generated code changes; part of every kernel cache key. */
-#define X86_JIT_VERSION 2
+#define X86_JIT_VERSION 3
 
 /* The compiled kernel before it is placed in executable memory: code bytes in buf (padded so
  * that the pool starts at buf->len, 64-byte aligned) followed by pool bytes. */

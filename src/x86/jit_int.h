@@ -98,6 +98,8 @@ typedef struct Jit {
   int32_t ext_slot;             /* 4 x 64 bytes: the call's operands and its result */
   int32_t vsave_slot;           /* 64 bytes per vector register kept across a call */
   int32_t gsave_slot;           /* caller-saved GPRs and k7 kept across a call */
+  int nstrided;                 /* loads/stores of LAYOUT_STRIDED operands */
+  int32_t gath_slot;            /* 128 bytes: lanes of a strided operand gathered/scattered */
   size_t ncode;     /* code bytes before the pool padding */
   int mode;         /* JIT_MODE_* of the body being emitted */
   int copy;         /* unrolled copy being emitted */
