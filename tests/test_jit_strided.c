@@ -2,8 +2,10 @@
  * JIT: loads gathered and stores scattered lane by lane. JIT vs VM bit for bit on every ISA path
  * this machine runs, float32/float64/int32/int64, load and store strides of 2, 3, -1, -5
  * elements, sizes 0..257 split at an odd begin, misaligned bases; the bytes between and around
- * the strided elements must stay untouched. Then the full pipeline: bud_run over strided views
- * (every other element, reversed) against a context forced to the VM.
+ * the strided elements must stay untouched. Strided operands mixed with the rest of the JIT
+ * (mixed lane widths, where, unsigned, 12 operands, reductions, stride 0, external calls); code
+ * of contiguous plans independent of the layouts argument. Then the full pipeline: bud_run over
+ * strided views (every other element, reversed) against a context forced to the VM.
  */
 #define _GNU_SOURCE
 #include "check.h"
@@ -130,6 +132,177 @@ static void test_plans(void) {
   }
 }
 
+/* Any plan t with operand s at st[s] elements apart (0: stride 0), reductions included: the JIT
+ * on isa against the VM over n elements split at an odd index. Outputs compare bytewise over
+ * their whole buffers; float sums within a rounding tolerance (both sum in double, in different
+ * orders), other reductions exactly. */
+static int g_nmixed, g_nrefused;
+
+static void diff_general(TPlan *t, const int *st, int64_t n, X86Isa isa, const char *name) {
+  Plan *p = &t->p;
+  uint8_t lay[BUD_MAX_OPERANDS] = {0};
+  for (int s = 0; s < p->noperands; s++)
+    lay[s] = st[s] == 0 ? LAYOUT_BCAST : st[s] == 1 ? LAYOUT_CONTIG : LAYOUT_STRIDED;
+  TKernel k;
+  char why[256];
+  int rc = tk_compile(&g_cm, p, lay, isa, &k, why, sizeof why);
+  if (rc) { /* only when the plan is refused with contiguous operands too (an op, not a layout) */
+    char why2[256];
+    CHECK_MSG(x86_jit_check(p, NULL, isa, why2, sizeof why2) < 0, "%s on %s: %s", name,
+              x86_isa_name(isa), why);
+    g_nrefused++;
+    return;
+  }
+  g_nmixed++;
+  uint8_t *mem[TP_MAXO], *ref[TP_MAXO];
+  size_t bytes[TP_MAXO];
+  BudKArgs args;
+  memset(&args, 0, sizeof args);
+  for (int s = 0; s < p->noperands; s++) {
+    int z = dtype_size((BudDType)p->operands[s].dtype);
+    int a = st[s] < 0 ? -st[s] : st[s];
+    int64_t span = n > 0 ? (n - 1) * a : 0;
+    bytes[s] = (size_t)(span + 2 * PAD + 2) * (size_t)z;
+    mem[s] = malloc(bytes[s]);
+    ref[s] = malloc(bytes[s]);
+    for (size_t i = 0; i < bytes[s]; i++) mem[s][i] = (uint8_t)(0x3C ^ (i * 13) ^ (unsigned)s);
+    args.ptr[s] = (char *)mem[s] + (PAD + 1) * z + (st[s] < 0 ? span * z : 0);
+    args.stride[s] = (int64_t)st[s] * z;
+    if (!p->operands[s].is_output)
+      for (int64_t e = 0; e < (n > 0 ? n : 0); e++)
+        fill((BudDType)p->operands[s].dtype, args.ptr[s] + e * args.stride[s], 1, 2);
+  }
+  int64_t mid = n / 2 | 1;
+  if (mid > n) mid = n;
+  RedAcc vacc[8], jacc[8];
+  for (int r = 0; r < p->nreduces; r++) {
+    vm_reduce_init(&p->reduces[r], &vacc[r]);
+    vm_reduce_init(&p->reduces[r], &jacc[r]);
+  }
+  args.acc = vacc;
+  VmScratch *vs = vm_scratch_new(p);
+  CHECK_EQ_INT(vm_run_row(&g_ctx, p, vs, &args, 0, mid), BUD_OK);
+  CHECK_EQ_INT(vm_run_row(&g_ctx, p, vs, &args, mid, n), BUD_OK);
+  vm_scratch_free(vs);
+  for (int s = 0; s < p->noperands; s++) {
+    memcpy(ref[s], mem[s], bytes[s]);
+    if (p->operands[s].is_output)
+      for (size_t i = 0; i < bytes[s]; i++) mem[s][i] = (uint8_t)(0x3C ^ (i * 13) ^ (unsigned)s);
+  }
+  args.acc = jacc;
+  k.fn(&args, 0, mid);
+  k.fn(&args, mid, n);
+  for (int s = 0; s < p->noperands; s++)
+    CHECK_MSG(memcmp(ref[s], mem[s], bytes[s]) == 0, "%s on %s n=%lld: operand %d differs", name,
+              x86_isa_name(isa), (long long)n, s);
+  for (int r = 0; r < p->nreduces; r++) {
+    double vo = 0, jo = 0;
+    if (p->reduces[r].out_dtype == BUD_FLOAT32) {
+      float f1, f2;
+      vm_reduce_finish(&p->reduces[r], &vacc[r], &f1);
+      vm_reduce_finish(&p->reduces[r], &jacc[r], &f2);
+      vo = f1, jo = f2;
+    } else if (p->reduces[r].out_dtype == BUD_FLOAT64) {
+      vm_reduce_finish(&p->reduces[r], &vacc[r], &vo);
+      vm_reduce_finish(&p->reduces[r], &jacc[r], &jo);
+    } else {
+      int64_t i1 = 0, i2 = 0;
+      vm_reduce_finish(&p->reduces[r], &vacc[r], &i1);
+      vm_reduce_finish(&p->reduces[r], &jacc[r], &i2);
+      vo = (double)i1, jo = (double)i2;
+    }
+    bool fsum = p->reduces[r].op == OP_sum || p->reduces[r].op == OP_mean;
+    CHECK_MSG(fsum ? fabs(vo - jo) <= 1e-5 * (fabs(vo) + 1) : vo == jo,
+              "%s on %s n=%lld: reduction %d %.17g vs %.17g", name, x86_isa_name(isa), (long long)n, r, jo, vo);
+    CHECK_EQ_INT(jacc[r].count, vacc[r].count);
+  }
+  for (int s = 0; s < p->noperands; s++) {
+    free(mem[s]);
+    free(ref[s]);
+  }
+  tk_free(&g_cm, &k);
+}
+
+/* Strided operands next to everything else the JIT does: mixed lane widths, comparisons and
+ * where, unsigned, more operands than pointer registers, reductions (native and through the
+ * VM's blocks), stride-0 operands, external calls. */
+static void test_mixed(void) {
+  static const int64_t ns[] = {0, 1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 63, 65, 100, 257, 1031};
+  for (int ii = 0; ii < g_nisa; ii++)
+    for (size_t ni = 0; ni < BUD_ARRAY_LEN(ns); ni++) {
+      int64_t n = ns[ni];
+      X86Isa isa = g_isas[ii];
+      TPlan t;
+      { /* float32 strided and float64 strided: f32 values in half-width vectors */
+        tp_init(&t);
+        int a = tp_operand(&t, BUD_FLOAT32, false), b = tp_operand(&t, BUD_FLOAT64, false);
+        int o = tp_operand(&t, BUD_FLOAT64, true), o2 = tp_operand(&t, BUD_FLOAT32, true);
+        int va = tp_load(&t, a), vb = tp_load(&t, b);
+        int ca = tp_op(&t, OP_cast, BUD_FLOAT64, 1, va, -1, -1);
+        tp_store(&t, o, tp_op(&t, OP_mul, BUD_FLOAT64, 2, ca, vb, -1));
+        tp_store(&t, o2, tp_op(&t, OP_add, BUD_FLOAT32, 2, va, va, -1));
+        int st[] = {3, -2, -1, 2};
+        diff_general(&t, st, n, isa, "f32/f64 mixed");
+      }
+      { /* where(a < b, a, b) with a stride-0 operand and unsigned ints */
+        static const BudDType dts[] = {BUD_INT32, BUD_UINT32, BUD_INT64, BUD_UINT64};
+        for (int d = 0; d < 4; d++) {
+          tp_init(&t);
+          int a = tp_operand(&t, dts[d], false), b = tp_operand(&t, dts[d], false);
+          int c = tp_operand(&t, dts[d], false), o = tp_operand(&t, dts[d], true);
+          int va = tp_load(&t, a), vb = tp_load(&t, b), vc = tp_load(&t, c);
+          int w; /* unsigned compares are not native: a subtraction instead */
+          if (d % 2 == 0) w = tp_op(&t, OP_where, dts[d], 3, tp_op(&t, OP_lt, BUD_BOOL, 2, va, vb, -1), va, vb);
+          else w = tp_op(&t, OP_sub, dts[d], 2, va, vb, -1);
+          tp_store(&t, o, tp_op(&t, OP_add, dts[d], 2, w, vc, -1));
+          int st[] = {-3, 2, 0, 5};
+          diff_general(&t, st, n, isa, "where/unsigned");
+        }
+      }
+      { /* 12 strided inputs: more operands than pointer registers */
+        tp_init(&t);
+        int sl[12], acc = -1;
+        for (int i = 0; i < 12; i++) sl[i] = tp_operand(&t, BUD_FLOAT64, false);
+        int o = tp_operand(&t, BUD_FLOAT64, true);
+        for (int i = 0; i < 12; i++) {
+          int v = tp_load(&t, sl[i]);
+          acc = acc < 0 ? v : tp_op(&t, OP_add, BUD_FLOAT64, 2, acc, v, -1);
+        }
+        tp_store(&t, o, acc);
+        int st[13];
+        for (int i = 0; i < 13; i++) st[i] = (int[]){2, -1, 3, 1, -5, 4, 2, -2, 1, 6, -1, 2, -3}[i];
+        diff_general(&t, st, n, isa, "12 operands");
+      }
+      { /* reductions of strided values: native float sums and max through the VM's blocks */
+        tp_init(&t);
+        int a = tp_operand(&t, BUD_FLOAT32, false), b = tp_operand(&t, BUD_FLOAT64, false);
+        int o = tp_operand(&t, BUD_FLOAT64, true);
+        int va = tp_load(&t, a), vb = tp_load(&t, b);
+        tp_reduce(&t, OP_sum, va);
+        tp_reduce(&t, OP_max, vb);
+        int ca = tp_op(&t, OP_cast, BUD_FLOAT64, 1, va, -1, -1);
+        int s = tp_op(&t, OP_sub, BUD_FLOAT64, 2, vb, ca, -1);
+        tp_reduce(&t, OP_sum, s);
+        tp_store(&t, o, s);
+        t.p.reduce_axis = BUD_AXIS_ALL;
+        int st[] = {-2, 3, 2};
+        diff_general(&t, st, n, isa, "reductions");
+      }
+      { /* an op the VM computes for the kernel (pow of float64), strided around it */
+        tp_init(&t);
+        int a = tp_operand(&t, BUD_FLOAT64, false), b = tp_operand(&t, BUD_FLOAT64, false);
+        int o = tp_operand(&t, BUD_FLOAT64, true);
+        int va = tp_load(&t, a), vb = tp_load(&t, b);
+        int pw = tp_op(&t, OP_pow, BUD_FLOAT64, 2, va, vb, -1);
+        tp_store(&t, o, tp_op(&t, OP_add, BUD_FLOAT64, 2, pw, va, -1));
+        int st[] = {2, -1, -3};
+        diff_general(&t, st, n, isa, "pow (external call)");
+      }
+    }
+  printf("test_jit_strided: %d mixed kernels compared, %d refused for their ops\n", g_nmixed, g_nrefused);
+  CHECK(g_nmixed > g_nrefused * 4);
+}
+
 /* Code for contiguous plans must not depend on whether layouts is NULL or all LAYOUT_CONTIG,
  * and must not grow the strided scratch. */
 static void test_contig_unchanged(void) {
@@ -241,6 +414,7 @@ int main(void) {
   if (g_nisa > 0) {
     test_plans();
     test_contig_unchanged();
+    test_mixed();
   }
   test_pipeline();
   rt_codemem_destroy(&g_cm);
