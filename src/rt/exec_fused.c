@@ -211,6 +211,30 @@ static void rt_row_seek(const RowLoop *L, int64_t row, int64_t *idx, int64_t *of
   }
 }
 
+/* Calls a machine-code kernel on [k, end) of a row. A kernel with non-temporal stores checks at
+ * run time that its output is vector-aligned at element k and otherwise stores normally for the
+ * whole call; NumPy's large arrays are only 16-byte aligned, so the first elements up to a
+ * 64-byte boundary of the first output go in a call of their own and the rest streams. Not for
+ * plans with reductions: a split moves their block boundaries, and the sum would then depend on
+ * where the output happens to lie. */
+static void rt_call_kernel(BudKernelFn fn, const Plan *p, const BudKArgs *args, int64_t k,
+                           int64_t end) {
+  if (p->sched.store == STORE_NONTEMPORAL && p->nreduces == 0)
+    for (int s = 0; s < p->noperands; s++) {
+      if (!p->operands[s].is_output) continue;
+      int64_t z = dtype_size((BudDType)p->operands[s].dtype);
+      if (args->stride[s] != z) break;
+      uintptr_t addr = (uintptr_t)(args->ptr[s] + k * z);
+      int64_t peel = addr % (uintptr_t)z ? 0 : (int64_t)((64 - addr % 64) % 64) / z;
+      if (peel > 0 && peel < end - k) {
+        fn(args, k, k + peel);
+        k += peel;
+      }
+      break;
+    }
+  fn(args, k, end);
+}
+
 /* The next row: an odometer over the outer dims. */
 static void rt_row_next(const RowLoop *L, int64_t *idx, int64_t *off) {
   for (int k = L->nd - 2; k >= 0; k--) {
@@ -247,7 +271,7 @@ static void rt_fused_chunk(void *arg, int c, int nchunks) {
       for (int r = 0; r < p->nreduces; r++) vm_reduce_init(&p->reduces[r], &args.acc[r]);
       args.index_base = 0;
       if (inner > 0) {
-        if (fr->fn) fr->fn(&args, 0, inner);
+        if (fr->fn) rt_call_kernel(fr->fn, p, &args, 0, inner);
         else st = vm_run_row(cx, p, scratch, &args, 0, inner);
       }
       for (int r = 0; r < p->nreduces && st == BUD_OK; r++)
@@ -262,7 +286,7 @@ static void rt_fused_chunk(void *arg, int c, int nchunks) {
       int64_t end = hi - f < inner - k ? k + (hi - f) : inner;
       for (int s = 0; s < p->noperands; s++) args.ptr[s] = L->base[s] + off[s];
       args.index_base = row * inner;
-      if (fr->fn) fr->fn(&args, k, end);
+      if (fr->fn) rt_call_kernel(fr->fn, p, &args, k, end);
       else st = vm_run_row(cx, p, scratch, &args, k, end);
       f += end - k;
       k = 0;
