@@ -61,38 +61,25 @@ static int32_t fm_append2(OptRewrite *rw, const IrNode *like, Op op, int32_t x, 
 
 /* ---- exact strength reduction ----------------------------------------------------------------- */
 
-BudStatus opt_strength(BudContext *ctx, const IrGraph *in, IrGraph **out) {
-  OptRewrite rw;
-  BudStatus st = opt_rw_begin(ctx, in, &rw);
-  if (st != BUD_OK) return st;
-  for (int32_t id = 0; id < in->nnodes; id++) {
-    const IrNode *n = &in->nodes[id];
-    if (n->op == OP_input) continue;
-    int32_t nid;
-    double c;
-    if (n->op == OP_div && dtype_is_float(n->dtype) &&
-        fm_const(&rw, rw.map[n->in[1]], &c) && c != 0 && isfinite(c)) {
-      int e;
-      double mant = frexp(c, &e);
-      double r = n->dtype == BUD_FLOAT32 ? (double)(1.0f / (float)c) : 1.0 / c;
-      bool normal = n->dtype == BUD_FLOAT32 ? fabs(r) >= 0x1p-126 && fabs(r) <= 0x1p127
-                                            : fabs(r) >= 0x1p-1022 && fabs(r) <= 0x1p1023;
-      if (fabs(mant) == 0.5 && normal && r * c == 1.0) {
-        int32_t k = fm_append_const(&rw, n->dtype, r);
-        nid = k < 0 ? k : fm_append2(&rw, n, OP_mul, rw.map[n->in[0]], k);
-      } else {
-        nid = opt_rw_append_mapped(&rw, n);
-      }
-    } else {
-      nid = opt_rw_append_mapped(&rw, n);
+static int32_t strength_visit(OptRewrite *rw, const IrNode *n) {
+  double c;
+  if (n->op == OP_div && dtype_is_float(n->dtype) && fm_const(rw, rw->map[n->in[1]], &c) &&
+      c != 0 && isfinite(c)) {
+    int e;
+    double mant = frexp(c, &e);
+    double r = n->dtype == BUD_FLOAT32 ? (double)(1.0f / (float)c) : 1.0 / c;
+    bool normal = n->dtype == BUD_FLOAT32 ? fabs(r) >= 0x1p-126 && fabs(r) <= 0x1p127
+                                          : fabs(r) >= 0x1p-1022 && fabs(r) <= 0x1p1023;
+    if (fabs(mant) == 0.5 && normal && r * c == 1.0) {
+      int32_t k = fm_append_const(rw, n->dtype, r);
+      return k < 0 ? k : fm_append2(rw, n, OP_mul, rw->map[n->in[0]], k);
     }
-    if (nid < 0) {
-      opt_rw_abort(&rw);
-      return (BudStatus)nid;
-    }
-    rw.map[id] = nid;
   }
-  return opt_rw_finish(&rw, out);
+  return opt_rw_append_mapped(rw, n);
+}
+
+BudStatus opt_strength(BudContext *ctx, const IrGraph *in, IrGraph **out) {
+  return opt_rw_map_nodes(ctx, in, out, strength_visit);
 }
 
 /* ---- fast-math: affine chains ----------------------------------------------------------------- */

@@ -37,41 +37,24 @@ static BudStatus fold_eval(BudContext *ctx, const IrNode *n, const IrNode *const
   return BUD_OK;
 }
 
-BudStatus opt_fold(BudContext *ctx, const IrGraph *in, IrGraph **out) {
-  OptRewrite rw;
-  BudStatus st = opt_rw_begin(ctx, in, &rw);
-  if (st != BUD_OK) return st;
-  for (int32_t id = 0; id < in->nnodes; id++) {
-    const IrNode *n = &in->nodes[id];
-    if (n->op == OP_input) continue; /* copied by opt_rw_begin */
-    const IrNode *ops[IR_MAX_ARGS];
-    bool all_const = op_is_elemwise(n->op) && n->nin > 0 && n->shape.ndim == 0;
-    for (int k = 0; all_const && k < n->nin; k++) {
-      ops[k] = opt_rw_node(&rw, rw.map[n->in[k]]);
-      all_const = ops[k]->op == OP_const;
-    }
-    int32_t nid;
-    if (all_const) {
-      IrNode c;
-      memset(&c, 0, sizeof c);
-      c.op = OP_const;
-      c.dtype = n->dtype;
-      c.shape = n->shape;
-      c.has_value = true;
-      st = fold_eval(ctx, n, ops, &c.value);
-      if (st != BUD_OK) {
-        opt_rw_abort(&rw);
-        return st;
-      }
-      nid = opt_rw_append(&rw, &c);
-    } else {
-      nid = opt_rw_append_mapped(&rw, n);
-    }
-    if (nid < 0) {
-      opt_rw_abort(&rw);
-      return (BudStatus)nid;
-    }
-    rw.map[id] = nid;
+static int32_t fold_visit(OptRewrite *rw, const IrNode *n) {
+  const IrNode *ops[IR_MAX_ARGS];
+  bool all_const = op_is_elemwise(n->op) && n->nin > 0 && n->shape.ndim == 0;
+  for (int k = 0; all_const && k < n->nin; k++) {
+    ops[k] = opt_rw_node(rw, rw->map[n->in[k]]);
+    all_const = ops[k]->op == OP_const;
   }
-  return opt_rw_finish(&rw, out);
+  if (!all_const) return opt_rw_append_mapped(rw, n);
+  IrNode c;
+  memset(&c, 0, sizeof c);
+  c.op = OP_const;
+  c.dtype = n->dtype;
+  c.shape = n->shape;
+  c.has_value = true;
+  BudStatus st = fold_eval(rw->ctx, n, ops, &c.value);
+  return st != BUD_OK ? (int32_t)st : opt_rw_append(rw, &c);
+}
+
+BudStatus opt_fold(BudContext *ctx, const IrGraph *in, IrGraph **out) {
+  return opt_rw_map_nodes(ctx, in, out, fold_visit);
 }

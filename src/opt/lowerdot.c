@@ -32,25 +32,15 @@ static int32_t lower_dot_node(OptRewrite *rw, const IrNode *n, int32_t a, int32_
   return ir_reduce(g, OP_sum, ir_op(g, OP_mul, 2, (int32_t[]){a, b}), BUD_AXIS_ALL);
 }
 
+static int32_t lower_dot_visit(OptRewrite *rw, const IrNode *n) {
+  const IrGraph *in = rw->in;
+  if ((n->op == OP_dot || n->op == OP_matmul) && dtype_is_float(n->dtype) &&
+      in->nodes[n->in[0]].shape.ndim == 1 && in->nodes[n->in[1]].shape.ndim == 1 &&
+      in->nodes[n->in[0]].shape.dim[0] >= LOWER_DOT_MIN)
+    return lower_dot_node(rw, n, rw->map[n->in[0]], rw->map[n->in[1]]);
+  return opt_rw_append_mapped(rw, n);
+}
+
 BudStatus opt_lower_dot(BudContext *ctx, const IrGraph *in, IrGraph **out) {
-  OptRewrite rw;
-  BudStatus st = opt_rw_begin(ctx, in, &rw);
-  if (st != BUD_OK) return st;
-  for (int32_t i = 0; i < in->nnodes; i++) {
-    const IrNode *n = &in->nodes[i];
-    if (n->op == OP_input) continue; /* mapped by opt_rw_begin */
-    int32_t id;
-    if ((n->op == OP_dot || n->op == OP_matmul) && dtype_is_float(n->dtype) &&
-        in->nodes[n->in[0]].shape.ndim == 1 && in->nodes[n->in[1]].shape.ndim == 1 &&
-        in->nodes[n->in[0]].shape.dim[0] >= LOWER_DOT_MIN)
-      id = lower_dot_node(&rw, n, rw.map[n->in[0]], rw.map[n->in[1]]);
-    else
-      id = opt_rw_append_mapped(&rw, n);
-    if (id < 0) {
-      opt_rw_abort(&rw);
-      return (BudStatus)id;
-    }
-    rw.map[i] = id;
-  }
-  return opt_rw_finish(&rw, out);
+  return opt_rw_map_nodes(ctx, in, out, lower_dot_visit);
 }

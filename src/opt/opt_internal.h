@@ -27,6 +27,12 @@ BudStatus opt_rw_finish(OptRewrite *rw, IrGraph **out);
 /* Releases everything after a failure. */
 void opt_rw_abort(OptRewrite *rw);
 
+/* The shape of most passes: one forward walk that gives every old node (inputs are mapped by
+ * opt_rw_begin) its new id. node_fn returns the new id of old node n (operands already mapped in
+ * rw->map), or a negative status, which aborts the walk. */
+typedef int32_t (*OptNodeFn)(OptRewrite *rw, const IrNode *n);
+BudStatus opt_rw_map_nodes(BudContext *ctx, const IrGraph *in, IrGraph **out, OptNodeFn node_fn);
+
 /* The new node new_id of the graph being built. */
 static inline const IrNode *opt_rw_node(const OptRewrite *rw, int32_t new_id) {
   return &rw->out->nodes[new_id];

@@ -34,6 +34,23 @@ BudStatus opt_rw_begin(BudContext *ctx, const IrGraph *in, OptRewrite *rw) {
   return BUD_OK;
 }
 
+BudStatus opt_rw_map_nodes(BudContext *ctx, const IrGraph *in, IrGraph **out, OptNodeFn node_fn) {
+  OptRewrite rw;
+  BudStatus st = opt_rw_begin(ctx, in, &rw);
+  if (st != BUD_OK) return st;
+  for (int32_t id = 0; id < in->nnodes; id++) {
+    const IrNode *n = &in->nodes[id];
+    if (n->op == OP_input) continue; /* mapped by opt_rw_begin */
+    int32_t nid = node_fn(&rw, n);
+    if (nid < 0) {
+      opt_rw_abort(&rw);
+      return (BudStatus)nid;
+    }
+    rw.map[id] = nid;
+  }
+  return opt_rw_finish(&rw, out);
+}
+
 int32_t opt_rw_append(OptRewrite *rw, const IrNode *n) { return ir_append(rw->out, n); }
 
 int32_t opt_rw_append_mapped(OptRewrite *rw, const IrNode *n) {

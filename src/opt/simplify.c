@@ -178,23 +178,15 @@ static bool simp_rebuild(OptRewrite *rw, const IrNode *n, int32_t *nid) {
   return false;
 }
 
+static int32_t simp_visit(OptRewrite *rw, const IrNode *old) {
+  IrNode n = *old;
+  for (int k = 0; k < n.nin; k++)
+    n.in[k] = rw->map[n.in[k]];
+  int32_t nid = simp_identity(rw, &n);
+  if (nid < 0 && !simp_rebuild(rw, &n, &nid)) nid = opt_rw_append(rw, &n);
+  return nid;
+}
+
 BudStatus opt_simplify(BudContext *ctx, const IrGraph *in, IrGraph **out) {
-  OptRewrite rw;
-  BudStatus st = opt_rw_begin(ctx, in, &rw);
-  if (st != BUD_OK) return st;
-  for (int32_t id = 0; id < in->nnodes; id++) {
-    const IrNode *old = &in->nodes[id];
-    if (old->op == OP_input) continue;
-    IrNode n = *old;
-    for (int k = 0; k < n.nin; k++)
-      n.in[k] = rw.map[n.in[k]];
-    int32_t nid = simp_identity(&rw, &n);
-    if (nid < 0 && !simp_rebuild(&rw, &n, &nid)) nid = opt_rw_append(&rw, &n);
-    if (nid < 0) {
-      opt_rw_abort(&rw);
-      return (BudStatus)nid;
-    }
-    rw.map[id] = nid;
-  }
-  return opt_rw_finish(&rw, out);
+  return opt_rw_map_nodes(ctx, in, out, simp_visit);
 }
