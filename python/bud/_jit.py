@@ -16,6 +16,8 @@ import types
 
 import numpy as np
 
+from ._arraylike import NP_FUNC as _NP_FUNC, NP_UFUNC as _NP_UFUNC, OPS as _OPS
+from ._arraylike import ReductionMethods, record_ops
 from ._bud import Expr
 
 
@@ -48,7 +50,7 @@ class _Trace:
         return name
 
 
-class Sym:
+class Sym(ReductionMethods):
     """A symbolic array inside a traced function: Flow text."""
 
     __slots__ = ("text", "trace")
@@ -132,15 +134,6 @@ class Sym:
     def _reduce(self, name, axis=None):
         return _call(name, (self,), {"axis": axis})
 
-    def sum(self, axis=None): return self._reduce("sum", axis)
-    def prod(self, axis=None): return self._reduce("prod", axis)
-    def min(self, axis=None): return self._reduce("min", axis)
-    def max(self, axis=None): return self._reduce("max", axis)
-    def mean(self, axis=None): return self._reduce("mean", axis)
-    def any(self, axis=None): return self._reduce("any", axis)
-    def all(self, axis=None): return self._reduce("all", axis)
-    def argmin(self, axis=None): return self._reduce("argmin", axis)
-    def argmax(self, axis=None): return self._reduce("argmax", axis)
     def dot(self, other): return _call("dot", (self, other), {})
 
     # -- NumPy protocols ------------------------------------------------------------------------
@@ -160,9 +153,6 @@ class Sym:
         raise TraceError(_UNTRACEABLE % ("numpy.%s" % func.__name__))
 
 
-_OPS = {}  # Flow function name -> kind ("elementwise", "reduction"), filled by _setup
-_NP_UFUNC = {"absolute": "abs", "true_divide": "divide"}
-_NP_FUNC = {"amin": "min", "amax": "max", "absolute": "abs"}
 _UFUNC_REDUCE = {"add": "sum", "multiply": "prod", "minimum": "min", "maximum": "max",
                  "logical_or": "any", "logical_and": "all"}
 
@@ -302,9 +292,7 @@ def jit(fn=None, *, casting="safe"):
 
 def _setup(ops, namespace):
     """Records the Flow functions (from the op table) and bud's real functions."""
-    for name, nargs, pclass, internal in ops:
-        if internal or nargs <= 0 or name == "cast" or pclass == "LEAF":
-            continue
-        _OPS[name] = "reduction" if pclass == "REDUCTION" else "elementwise"
+    record_ops(ops)
+    for name in _OPS:
         if name in namespace:
             _REAL[name] = namespace[name]

@@ -9,16 +9,15 @@ import numbers
 
 import numpy as np
 
+from ._arraylike import NP_FUNC as _NP_FUNC, NP_UFUNC as _NP_UFUNC, OPS as _OPS
+from ._arraylike import ReductionMethods, record_ops
 from ._bud import Expr
 
 _EXPRS = {}  # Flow text -> Expr
 _EXPRS_MAX = 256
-_OPS = {}  # Flow function name -> "elementwise" / "reduction" (filled by _setup)
-_NP_UFUNC = {"absolute": "abs", "true_divide": "divide"}
-_NP_FUNC = {"amin": "min", "amax": "max", "absolute": "abs"}
 
 
-class LazyArray:
+class LazyArray(ReductionMethods):
     """A pending array computation (or a wrapped array, its leaf)."""
 
     __slots__ = ("_op", "_args", "_axis", "_value")
@@ -38,15 +37,6 @@ class LazyArray:
     def _reduce(self, name, axis=None):
         return LazyArray(name, (self,), axis=axis)
 
-    def sum(self, axis=None): return self._reduce("sum", axis)
-    def prod(self, axis=None): return self._reduce("prod", axis)
-    def min(self, axis=None): return self._reduce("min", axis)
-    def max(self, axis=None): return self._reduce("max", axis)
-    def mean(self, axis=None): return self._reduce("mean", axis)
-    def any(self, axis=None): return self._reduce("any", axis)
-    def all(self, axis=None): return self._reduce("all", axis)
-    def argmin(self, axis=None): return self._reduce("argmin", axis)
-    def argmax(self, axis=None): return self._reduce("argmax", axis)
 
     def astype(self, dtype):
         return LazyArray(np.dtype(dtype).name, (self,))
@@ -187,7 +177,4 @@ def eval_many(*lazies):
 
 
 def _setup(ops):
-    for name, nargs, pclass, internal in ops:
-        if internal or nargs <= 0 or name == "cast" or pclass == "LEAF":
-            continue
-        _OPS[name] = "reduction" if pclass == "REDUCTION" else "elementwise"
+    record_ops(ops)
