@@ -41,6 +41,7 @@ EX_BIN := $(EX_SRC:examples/%.c=$(B)/examples/%)
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 HDRS := $(wildcard include/*.h src/*/*.h src/*/*.def)
+BENCH_HDRS := $(wildcard bench/*.h tests/*.h)
 
 .PHONY: all lib cli tests examples bench test check demo install clean format python tsan-test math-exhaustive
 all: lib cli tests examples
@@ -77,7 +78,7 @@ $(B)/examples/%: examples/%.c $(B)/libbud.a include/bud.h
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libbud.a $(LDFLAGS) $(LDLIBS)
 
 # Benchmarks: the library as built, plus the reference C loops at -O3 -march=native.
-$(B)/bench/%: bench/%.c $(B)/libbud.a $(HDRS)
+$(B)/bench/%: bench/%.c $(B)/libbud.a $(HDRS) $(BENCH_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) -O3 -march=native -o $@ $< $(B)/libbud.a $(LDLIBS)
 bench: $(BENCH_BIN)

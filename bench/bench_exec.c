@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include "base/base.h" /* BudContext.par_min_bytes, for the "bud_split" lines */
 #include "bud.h"
+#include "bench_peers.h"
 #include "rt/pool.h"
 
 #include <immintrin.h>
@@ -26,12 +27,6 @@
 #include <time.h>
 
 static int bench_runs = 11;
-
-static uint64_t bench_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static int cmp_dbl(const void *x, const void *y) {
   double a = *(const double *)x, b = *(const double *)y;
@@ -54,24 +49,6 @@ typedef struct CJob {
 } CJob;
 
 enum { C_AXPBY, C_MULADD, C_SQRT, C_DOT, C_COPY, C_TRIAD_NT };
-
-static void __attribute__((noinline)) c_axpby(float *restrict o, const float *restrict a,
-                                               const float *restrict b, int64_t n) {
-  for (int64_t i = 0; i < n; i++) o[i] = 2.0f * a[i] + 3.0f * b[i];
-}
-
-static void __attribute__((noinline)) c_muladd(float *restrict o, const float *restrict a,
-                                                const float *restrict b, const float *restrict c,
-                                                const float *restrict d, const float *restrict e,
-                                                int64_t n) {
-  for (int64_t i = 0; i < n; i++) o[i] = a[i] * b[i] + c[i] * d[i] - e[i];
-}
-
-static void __attribute__((noinline)) c_sqrt(float *restrict o, const float *restrict a,
-                                              const float *restrict b, const float *restrict c,
-                                              int64_t n) {
-  for (int64_t i = 0; i < n; i++) o[i] = sqrtf(a[i] * b[i] + c[i]);
-}
 
 /* 16 float partial sums (one vector), so -O3 vectorises without fast-math */
 static double __attribute__((noinline)) c_dot(const float *restrict a, const float *restrict b,

@@ -7,16 +7,12 @@
  */
 #define _GNU_SOURCE
 #include "../tests/jit_util.h"
+#include "bench_peers.h"
 
 #include <immintrin.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-static int cmp_u64(const void *a, const void *b) {
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return x < y ? -1 : x > y;
-}
 
 static RtCodeMem g_cm;
 static X86Isa g_isa;
@@ -67,9 +63,9 @@ __attribute__((noinline)) static void c_loop(KCase kc, float **p, int64_t n) {
   switch (kc) {
   case K_ADD: for (int64_t i = 0; i < n; i++) o[i] = a[i] + b[i]; break;
   case K_SCALE: for (int64_t i = 0; i < n; i++) o[i] = a[i] * 1.0001f; break;
-  case K_AXPBY: for (int64_t i = 0; i < n; i++) o[i] = 2.0f * a[i] + 3.0f * b[i]; break;
-  case K_ABCDE: for (int64_t i = 0; i < n; i++) o[i] = a[i] * b[i] + c[i] * d[i] - e[i]; break;
-  default: for (int64_t i = 0; i < n; i++) o[i] = sqrtf(a[i] * b[i] + c[i]); break;
+  case K_AXPBY: c_axpby(o, a, b, n); break;
+  case K_ABCDE: c_muladd(o, a, b, c, d, e, n); break;
+  default: c_sqrt(o, a, b, c, n); break;
   }
 }
 
@@ -128,7 +124,7 @@ static double median_ns(const Runner *r) {
     for (int j = 0; j < inner; j++) run_once(r);
     ts[i] = (now_ns() - t0) / (uint64_t)inner;
   }
-  qsort(ts, (size_t)reps, sizeof *ts, cmp_u64);
+  qsort(ts, (size_t)reps, sizeof *ts, bench_cmp_u64);
   double m = (double)ts[reps / 2];
   free(ts);
   return m;
@@ -168,8 +164,8 @@ static void bench_compile(void) {
       full[i] = now_ns() - t0;
       tk_free(&g_cm, &k);
     }
-    qsort(gen, N, sizeof gen[0], cmp_u64);
-    qsort(full, N, sizeof full[0], cmp_u64);
+    qsort(gen, N, sizeof gen[0], bench_cmp_u64);
+    qsort(full, N, sizeof full[0], bench_cmp_u64);
     printf("{\"bench\":\"jit_compile\",\"ops\":%d,\"isa\":\"%s\",\"codegen_us\":%.2f,"
            "\"compile_and_map_us\":%.2f,\"bytes\":%zu}\n",
            sizes[si], x86_isa_name(g_isa), (double)gen[N / 2] / 1e3, (double)full[N / 2] / 1e3,

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "bud.h"
+#include "bench_peers.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,17 +17,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static uint64_t bench_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_u64(const void *x, const void *y) {
-  uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-  return a < b ? -1 : a > b;
-}
 
 static double rss_now_mb(void) {
   long pages = 0, resident = 0;
@@ -42,19 +32,6 @@ static double rss_peak_mb(void) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   return (double)ru.ru_maxrss / 1024.0; /* KiB on Linux */
-}
-
-/* The peers: plain loops, compiled with the bench's -O3 -march=native. */
-static void __attribute__((noinline)) c_axpby(float *restrict o, const float *restrict a,
-                                               const float *restrict b, int64_t n) {
-  for (int64_t i = 0; i < n; i++) o[i] = 2.0f * a[i] + 3.0f * b[i];
-}
-
-static void __attribute__((noinline)) c_muladd(float *restrict o, const float *restrict a,
-                                                const float *restrict b, const float *restrict c,
-                                                const float *restrict d, const float *restrict e,
-                                                int64_t n) {
-  for (int64_t i = 0; i < n; i++) o[i] = a[i] * b[i] + c[i] * d[i] - e[i];
 }
 
 typedef struct BenchCase {
@@ -109,8 +86,8 @@ static int bench_case(const BenchCase *bc, int runs) {
   }
   int64_t mismatches = 0;
   for (int64_t i = 0; i < n; i++) mismatches += ((float *)out.data)[i] != ((float *)ref.data)[i];
-  qsort(vm_t, (size_t)runs, sizeof *vm_t, cmp_u64);
-  qsort(c_t, (size_t)runs, sizeof *c_t, cmp_u64);
+  qsort(vm_t, (size_t)runs, sizeof *vm_t, bench_cmp_u64);
+  qsort(c_t, (size_t)runs, sizeof *c_t, bench_cmp_u64);
   uint64_t vm_med = vm_t[runs / 2], c_med = c_t[runs / 2];
   double bytes = (double)(bc->ninputs + 1) * (double)n * 4;
   BudStats st;
