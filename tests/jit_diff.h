@@ -17,6 +17,20 @@ static uint64_t g_rng = 0x9E3779B97F4A7C15ull;
 static bool g_nan_lenient;      /* random graphs: NaN vs NaN with another payload is counted */
 static long g_nan_payload_diffs;
 
+/* Sets up the differential suites: code memory, the ISA paths this CPU can run (g_isas), and
+ * BUD_TEST_VERBOSE; prints them. Paths the CPU lacks are skipped, never failed. */
+static void diff_init(const char *suite) {
+  g_verbose = getenv("BUD_TEST_VERBOSE") != NULL;
+  CHECK_EQ_INT(rt_codemem_init(&g_cm, 0), RT_CODE_OK);
+  const X86Cpu *cpu = x86_cpu();
+  static const X86Isa all[] = {X86_ISA_SSE2, X86_ISA_AVX2, X86_ISA_AVX512};
+  for (int i = 0; i < 3; i++)
+    if ((cpu->feat & x86_isa_needs(all[i])) == x86_isa_needs(all[i])) g_isas[g_nisa++] = all[i];
+  printf("%s: ISA paths tested:", suite);
+  for (int i = 0; i < g_nisa; i++) printf(" %s", x86_isa_name(g_isas[i]));
+  printf("\n");
+}
+
 static bool is_nan_elem(BudDType dt, const uint8_t *p) {
   if (dt == BUD_FLOAT32) {
     float f;

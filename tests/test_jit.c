@@ -547,15 +547,7 @@ static void test_wx_and_compile_time(void) {
 }
 
 int main(void) {
-  g_verbose = getenv("BUD_TEST_VERBOSE") != NULL;
-  CHECK_EQ_INT(rt_codemem_init(&g_cm, 0), RT_CODE_OK);
-  const X86Cpu *cpu = x86_cpu();
-  static const X86Isa all[] = {X86_ISA_SSE2, X86_ISA_AVX2, X86_ISA_AVX512};
-  for (int i = 0; i < 3; i++)
-    if ((cpu->feat & x86_isa_needs(all[i])) == x86_isa_needs(all[i])) g_isas[g_nisa++] = all[i];
-  printf("test_jit: ISA paths tested:");
-  for (int i = 0; i < g_nisa; i++) printf(" %s", x86_isa_name(g_isas[i]));
-  printf("\n");
+  diff_init("test_jit");
   test_table();
   if (g_nisa == 0) return check_done("test_jit");
   test_consts();

@@ -402,15 +402,7 @@ static void test_pipeline(void) {
 
 int main(void) {
   (void)diff_sizes; /* jit_diff.h's size sweep: this suite sweeps its own layouts */
-  g_verbose = getenv("BUD_TEST_VERBOSE") != NULL;
-  CHECK_EQ_INT(rt_codemem_init(&g_cm, 0), RT_CODE_OK);
-  const X86Cpu *cpu = x86_cpu();
-  static const X86Isa all[] = {X86_ISA_SSE2, X86_ISA_AVX2, X86_ISA_AVX512};
-  for (int i = 0; i < 3; i++)
-    if ((cpu->feat & x86_isa_needs(all[i])) == x86_isa_needs(all[i])) g_isas[g_nisa++] = all[i];
-  printf("test_jit_strided: ISA paths tested:");
-  for (int i = 0; i < g_nisa; i++) printf(" %s", x86_isa_name(g_isas[i]));
-  printf("\n");
+  diff_init("test_jit_strided");
   if (g_nisa > 0) {
     test_plans();
     test_contig_unchanged();
