@@ -52,16 +52,6 @@ static X86Opnd G(int r) { return x86_oreg(x86_r64(r)); }
 
 static int lane_width(int dt) { return dt == BUD_BOOL ? 0 : dtype_size((BudDType)dt); }
 
-static int jd_of(int dt, int lw) {
-  switch (dt) {
-  case BUD_FLOAT32: return JD_F32;
-  case BUD_FLOAT64: return JD_F64;
-  case BUD_INT32: case BUD_UINT32: return JD_I32;
-  case BUD_INT64: case BUD_UINT64: return JD_I64;
-  case BUD_BOOL: return lw == 8 ? JD_I64 : JD_I32;
-  default: return -1;
-  }
-}
 
 /* Can the kernel call the VM for this op (one vector per call)? Values of 32/64-bit lanes only
  * (bool masks would need converting), and never for ops that can fail at run time. */
@@ -70,10 +60,10 @@ static bool ext_ok(const Jit *J, const LInst *in) {
   Op o = (Op)in->op;
   if (o == OP_dot || o == OP_matmul || in->nin > 3 || op_info(o)->pclass != PC_ELEMWISE) return false;
   if (o == OP_pow && !dtype_is_float((BudDType)in->dtype)) return false; /* x ** -1 raises */
-  if (in->dtype == BUD_BOOL || jd_of(in->dtype, 0) < 0) return false;
+  if (in->dtype == BUD_BOOL || jit_jd_of(in->dtype, 0) < 0) return false;
   for (int k = 0; k < in->nin; k++) {
     int dt = p->vreg_dtype[in->src[k]];
-    if (dt == BUD_BOOL || jd_of(dt, 0) < 0) return false;
+    if (dt == BUD_BOOL || jit_jd_of(dt, 0) < 0) return false;
   }
   return true;
 }
@@ -116,7 +106,7 @@ static int analyze(Jit *J) {
       int s = in->slot;
       int dt = p->operands[s].dtype;
       uint8_t lay = J->layouts ? J->layouts[s] : LAYOUT_CONTIG;
-      if (jd_of(dt, 0) < 0) {
+      if (jit_jd_of(dt, 0) < 0) {
         jit_fail(J, "operand %d (%s): only bool and 32/64-bit elements are loaded/stored natively",
                  s, dtype_info((BudDType)dt)->name);
         return -1;
@@ -142,7 +132,7 @@ static int analyze(Jit *J) {
     }
     case LK_CONST: {
       int dt = p->consts[in->slot].dtype;
-      if (jd_of(dt, 0) < 0) {
+      if (jit_jd_of(dt, 0) < 0) {
         jit_fail(J, "constant of dtype %s: not emitted natively", dtype_info((BudDType)dt)->name);
         return -1;
       }
@@ -186,7 +176,7 @@ static int analyze(Jit *J) {
     case LK_REDUCE: {
       int sdt = p->vreg_dtype[in->src[0]];
       if (in->slot < 0 || in->slot >= p->nreduces || sdt != p->reduces[in->slot].in_dtype ||
-          (!J->rcall[in->slot] && !dtype_is_float((BudDType)sdt)) || jd_of(sdt, 0) < 0) {
+          (!J->rcall[in->slot] && !dtype_is_float((BudDType)sdt)) || jit_jd_of(sdt, 0) < 0) {
         jit_fail(J, "reduction of a %s value: runs in the VM", dtype_info((BudDType)sdt)->name);
         return -1;
       }
@@ -198,7 +188,7 @@ static int analyze(Jit *J) {
     }
     if (v >= 0) {
       if (J->lw[v] > maxlw) maxlw = J->lw[v];
-      J->jd[v] = (uint8_t)jd_of(p->vreg_dtype[v], J->lw[v]);
+      J->jd[v] = (uint8_t)jit_jd_of(p->vreg_dtype[v], J->lw[v]);
     }
   }
   if (maxlw == 0) maxlw = 4;

@@ -236,16 +236,6 @@ static uint64_t inf_bits(int jd) { return jd == JD_F64 ? 0x7FF0000000000000ull :
 
 /* ---- the op emitters ---- */
 
-static int jd_of_dtype(int dt, int lw) {
-  switch (dt) {
-  case BUD_FLOAT32: return JD_F32;
-  case BUD_FLOAT64: return JD_F64;
-  case BUD_INT32: case BUD_UINT32: return JD_I32;
-  case BUD_INT64: case BUD_UINT64: return JD_I64;
-  case BUD_BOOL: return lw == 8 ? JD_I64 : JD_I32;
-  default: return -1;
-  }
-}
 
 static void e_minmax(Jit *J, Op o, int jd, X86Reg d, X86Reg a, X86Reg b, int vb, const char *w) {
   bool is_max = o == OP_maximum;
@@ -336,7 +326,7 @@ static void e_icmp(Jit *J, Op o, int jd, X86Reg d, X86Reg a, X86Reg b, int vb, c
 }
 
 static void e_cast(Jit *J, int from, int to, X86Reg d, X86Reg a, int vbd, const char *w) {
-  int jf = jd_of_dtype(from, 0), jt = jd_of_dtype(to, 0);
+  int jf = jit_jd_of(from, 0), jt = jit_jd_of(to, 0);
   X86Op op = JIT_NO;
   if (dtype_size((BudDType)from) == dtype_size((BudDType)to) && jf == jt && jf >= JD_I32) {
     jit_mov(J, d, a); /* int <-> uint of one width: the same bits */
@@ -546,7 +536,7 @@ int jit_op_ok(Jit *J, const LInst *in) {
       jit_fail(J, "op %s on bool: not emitted natively", op_info(o)->name);
       return -1;
     }
-    if (!is_bool && jd_of_dtype(dt, 0) < 0) {
+    if (!is_bool && jit_jd_of(dt, 0) < 0) {
       jit_fail(J, "op %s (%s): only 32/64-bit lanes are emitted natively", op_info(o)->name,
                dt_name(dt));
       return -1;
@@ -557,7 +547,7 @@ int jit_op_ok(Jit *J, const LInst *in) {
       return -1;
     }
   }
-  if (in->dtype != BUD_BOOL && jd_of_dtype(in->dtype, 0) < 0) {
+  if (in->dtype != BUD_BOOL && jit_jd_of(in->dtype, 0) < 0) {
     jit_fail(J, "op %s -> %s: only 32/64-bit lanes are emitted natively", op_info(o)->name,
              dt_name(in->dtype));
     return -1;

@@ -10,6 +10,19 @@
 /* Element classes the emitters know; unsigned ints share the signed rows where the
  * instruction does not care about sign (JF_SIGNED marks rows where it does). */
 enum { JD_F32, JD_F64, JD_I32, JD_I64, JD_N };
+
+/* The lane kind a dtype computes in; bool values are lane masks as wide as the plan's lanes
+ * (lw bytes). -1 for dtypes the JIT does not compile. */
+static inline int jit_jd_of(int dt, int lw) {
+  switch (dt) {
+  case BUD_FLOAT32: return JD_F32;
+  case BUD_FLOAT64: return JD_F64;
+  case BUD_INT32: case BUD_UINT32: return JD_I32;
+  case BUD_INT64: case BUD_UINT64: return JD_I64;
+  case BUD_BOOL: return lw == 8 ? JD_I64 : JD_I32;
+  default: return -1;
+  }
+}
 enum { JE_LEG, JE_VEX, JE_EVEX, JE_N }; /* encodings: the ISA paths sse2, avx2, avx512 */
 
 typedef enum JitKind {
