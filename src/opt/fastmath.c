@@ -38,16 +38,6 @@ static bool fm_const(const OptRewrite *rw, int32_t id, double *v) {
   return true;
 }
 
-static int32_t fm_append_const(OptRewrite *rw, BudDType dt, double v) {
-  IrNode c;
-  memset(&c, 0, sizeof c);
-  c.op = OP_const;
-  c.dtype = dt;
-  c.has_value = true;
-  c.value.f = dt == BUD_FLOAT32 ? (double)(float)v : v;
-  return opt_rw_append(rw, &c);
-}
-
 static int32_t fm_append2(OptRewrite *rw, const IrNode *like, Op op, int32_t x, int32_t y) {
   IrNode n = *like;
   n.op = op;
@@ -71,7 +61,7 @@ static int32_t strength_visit(OptRewrite *rw, const IrNode *n) {
     bool normal = n->dtype == BUD_FLOAT32 ? fabs(r) >= 0x1p-126 && fabs(r) <= 0x1p127
                                           : fabs(r) >= 0x1p-1022 && fabs(r) <= 0x1p1023;
     if (fabs(mant) == 0.5 && normal && r * c == 1.0) {
-      int32_t k = fm_append_const(rw, n->dtype, r);
+      int32_t k = opt_rw_const(rw, n->dtype, r);
       return k < 0 ? k : fm_append2(rw, n, OP_mul, rw->map[n->in[0]], k);
     }
   }
@@ -136,16 +126,16 @@ static int32_t fm_emit_affine(OptRewrite *rw, const IrNode *n, const Affine *f) 
   if (a == 1 && b == 0) return f->base;
   int32_t t = f->base;
   if (a == -1 && b != 0) { /* b - x */
-    int32_t k = fm_append_const(rw, dt, b);
+    int32_t k = opt_rw_const(rw, dt, b);
     return k < 0 ? k : fm_append2(rw, n, OP_sub, k, t);
   }
   if (a != 1) {
-    int32_t k = fm_append_const(rw, dt, a);
+    int32_t k = opt_rw_const(rw, dt, a);
     if (k < 0) return k;
     t = fm_append2(rw, n, OP_mul, t, k);
     if (t < 0 || b == 0) return t;
   }
-  int32_t k = fm_append_const(rw, dt, b);
+  int32_t k = opt_rw_const(rw, dt, b);
   return k < 0 ? k : fm_append2(rw, n, OP_add, t, k);
 }
 

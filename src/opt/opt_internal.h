@@ -24,6 +24,9 @@ int32_t opt_rw_append_mapped(OptRewrite *rw, const IrNode *n);
 int32_t opt_rw_append(OptRewrite *rw, const IrNode *n);
 /* Remaps the outputs, verifies nothing, frees the map and returns the new graph in *out. */
 BudStatus opt_rw_finish(OptRewrite *rw, IrGraph **out);
+/* Appends a 0-d constant of dtype dt with value v (rounded to float32 for float32; truncated for
+ * integers; v != 0 for bool); returns its id or a negative status. */
+int32_t opt_rw_const(OptRewrite *rw, BudDType dt, double v);
 /* Releases everything after a failure. */
 void opt_rw_abort(OptRewrite *rw);
 

@@ -51,6 +51,23 @@ BudStatus opt_rw_map_nodes(BudContext *ctx, const IrGraph *in, IrGraph **out, Op
   return opt_rw_finish(&rw, out);
 }
 
+int32_t opt_rw_const(OptRewrite *rw, BudDType dt, double v) {
+  IrNode c;
+  memset(&c, 0, sizeof c);
+  c.op = OP_const;
+  c.dtype = dt;
+  c.has_value = true;
+  if (dtype_is_float(dt))
+    c.value.f = dt == BUD_FLOAT32 ? (double)(float)v : v;
+  else if (dt == BUD_BOOL)
+    c.value.b = v != 0;
+  else if (dtype_is_uint(dt))
+    c.value.u = (uint64_t)v;
+  else
+    c.value.i = (int64_t)v;
+  return ir_append(rw->out, &c);
+}
+
 int32_t opt_rw_append(OptRewrite *rw, const IrNode *n) { return ir_append(rw->out, n); }
 
 int32_t opt_rw_append_mapped(OptRewrite *rw, const IrNode *n) {

@@ -122,22 +122,6 @@ static int32_t simp_identity(const OptRewrite *rw, const IrNode *n) {
   return r >= 0 && simp_same_type(rw, n, r) ? r : -1;
 }
 
-/* Appends a 0-d constant of dtype dt and value v (in dt's kind). */
-static int32_t simp_const(OptRewrite *rw, BudDType dt, double v) {
-  IrNode c;
-  memset(&c, 0, sizeof c);
-  c.op = OP_const;
-  c.dtype = dt;
-  c.has_value = true;
-  if (dtype_is_float(dt))
-    c.value.f = v;
-  else if (dt == BUD_BOOL)
-    c.value.b = v != 0;
-  else
-    c.value.i = (int64_t)v;
-  return opt_rw_append(rw, &c);
-}
-
 /* Is new node x an array that NumPy sees as a float array (not 0-d, not an integer array cast
  * to float by the loop's type resolution)? */
 static bool simp_numpy_float_array(const OptRewrite *rw, int32_t x) {
@@ -161,7 +145,7 @@ static bool simp_rebuild(OptRewrite *rw, const IrNode *n, int32_t *nid) {
     return true;
   }
   if (dtype_is_float(n->dtype) && simp_const_is(rw, e, -1)) {
-    int32_t one = simp_const(rw, n->dtype, 1.0);
+    int32_t one = opt_rw_const(rw, n->dtype, 1.0);
     m.op = OP_div;
     m.in[0] = one;
     m.in[1] = x;
