@@ -89,6 +89,7 @@ typedef struct BudStats {
   uint64_t code_bytes;        /* machine code currently held */
   uint64_t program_cache_hits;   /* bud_eval found a compiled program in its cache */
   uint64_t program_cache_misses; /* bud_eval compiled a new program */
+  uint64_t serial_fallbacks;     /* parallel runs done on one thread: threads could not start */
 } BudStats;
 
 /* ---- context ---------------------------------------------------------------------------- */

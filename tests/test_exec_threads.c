@@ -51,8 +51,12 @@ static BudStatus run_t(BudContext *ctx, BudProgram *prog, int nt, bool force, in
   CHECK_EQ_INT(bud_set_num_threads(ctx, nt), BUD_OK);
   ctx->par_min_bytes = force ? 1 : 0;
   memset(outs, 0, sizeof *outs * (size_t)nout);
+  BudStats before, after;
+  bud_stats(ctx, &before);
   BudStatus st = bud_run(ctx, prog, nin, ins, nout, outs);
   if (st != BUD_OK) fprintf(stderr, "run: %s\n", bud_last_error(ctx));
+  bud_stats(ctx, &after); /* threads start here: no run may quietly go serial */
+  CHECK_EQ_INT(after.serial_fallbacks, before.serial_fallbacks);
   return st;
 }
 

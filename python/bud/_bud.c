@@ -268,7 +268,8 @@ static PyObject *mod_stats(PyObject *self, PyObject *unused) {
       dict_set_u64(d, "cache_hits", s.cache_hits) || dict_set_u64(d, "cache_misses", s.cache_misses) ||
       dict_set_u64(d, "compile_ns", s.compile_ns) || dict_set_u64(d, "code_bytes", s.code_bytes) ||
       dict_set_u64(d, "program_cache_hits", s.program_cache_hits) ||
-      dict_set_u64(d, "program_cache_misses", s.program_cache_misses)) {
+      dict_set_u64(d, "program_cache_misses", s.program_cache_misses) ||
+      dict_set_u64(d, "serial_fallbacks", s.serial_fallbacks)) {
     Py_DECREF(d);
     return NULL;
   }

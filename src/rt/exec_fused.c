@@ -441,10 +441,12 @@ BudStatus rt_run_fused(RunState *rs, Group *grp) {
     rt_fused_chunk(&fr, 0, 1);
   } else {
     if (!ctx->pool) ctx->pool = rt_pool_new(ctx->nthreads);
+    /* Without threads every chunk runs here: the same chunks, so the same results, counted. */
     if (ctx->pool && rt_pool_size(ctx->pool) >= n) {
-      rt_pool_run(ctx->pool, n, rt_fused_chunk, &fr); /* on failure it ran every chunk here */
+      if (rt_pool_run(ctx->pool, n, rt_fused_chunk, &fr) != BUD_OK) ctx->stats.serial_fallbacks++;
     } else {
-      for (int c = 0; c < n; c++) rt_fused_chunk(&fr, c, n); /* same chunks, same results */
+      for (int c = 0; c < n; c++) rt_fused_chunk(&fr, c, n);
+      ctx->stats.serial_fallbacks++;
     }
   }
   /* the first error in chunk order; chunk c > 0 left its message in shadow[c] */
