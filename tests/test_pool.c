@@ -1,10 +1,14 @@
 /* test_pool.c — the thread pool: every chunk runs exactly once per job, jobs see each other's
- * writes in order, many short jobs in a row, a pool used after fork(), and clean shutdown. */
+ * writes in order, many short jobs in a row, no worker left running after a call, a pool used
+ * after fork(), and clean shutdown. */
 #define _GNU_SOURCE
 #include "check.h"
 #include "rt/pool.h"
 
+#include <dirent.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -71,6 +75,32 @@ int main(void) {
     if (s != want) bad++;
   }
   CHECK_EQ_INT(bad, 0);
+
+  /* No worker is left spinning after a call: within a second of rt_pool_run returning, every
+   * started worker is blocked in the kernel (they go from their chunk straight to FUTEX_WAIT),
+   * and each such thread's state in /proc is 'S'. */
+  {
+    int sleeping = 0;
+    for (int t = 0; t < 1000 && (sleeping = rt_pool_sleeping(p)) < 2; t++) usleep(1000);
+    CHECK_EQ_INT(sleeping, 2);
+    int nrun = 0;
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+      if (e->d_name[0] == '.') continue;
+      char path[300], buf[512];
+      snprintf(path, sizeof path, "/proc/self/task/%s/stat", e->d_name);
+      FILE *f = fopen(path, "r");
+      if (!f) continue;
+      size_t n = fread(buf, 1, sizeof buf - 1, f);
+      fclose(f);
+      buf[n] = 0;
+      const char *rp = strrchr(buf, ')'); /* state follows the command name */
+      if (rp && rp[1] == ' ' && rp[2] == 'R') nrun++;
+    }
+    if (d) closedir(d);
+    CHECK_EQ_INT(nrun, 1); /* this thread only */
+  }
 
   /* After fork the child has no workers; the pool must start new ones and still be right.
    * (ThreadSanitizer cannot start threads after a multi-threaded fork: not run there.) */

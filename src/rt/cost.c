@@ -7,9 +7,13 @@
  *              as the kernel moves them (2 loads + 1 store per element), as the plan costs are;
  *   peak       a register-blocked chain of multiply-adds per ISA (SSE2 mul+add, AVX2 FMA,
  *              AVX-512 FMA when the CPU and OS have them), float32, one thread;
- *   wake-up    an empty parallel job on every CPU through the pool (median of 31): what a
- *              parallel call costs beyond a serial one.
- * The result is cached in $BUD_CACHE_DIR (or $XDG_CACHE_HOME/bud, ~/.cache/bud)/machine-v2.txt:
+ *   wake-up    an empty parallel job on every CPU through the pool (median of 31, back to back):
+ *              what a parallel call costs beyond a serial one in a loop of calls. With the futex
+ *              pool (pool.c) this is 1.7 us here (the condition-variable pool measured 59-87 us);
+ *              a call after more than ~0.2 ms of idleness pays more (35-50 us on this KVM guest:
+ *              the host must wake a halted vCPU), which the executor's RT_PAR_MIN_BYTES floor
+ *              keeps away from small groups.
+ * The result is cached in $BUD_CACHE_DIR (or $XDG_CACHE_HOME/bud, ~/.cache/bud)/machine-v3.txt:
  * a versioned text file with the CPU key (brand, features, cache sizes, CPUs) and a checksum
  * over the text; written to a temporary file and renamed into place, so readers never see a
  * partial file. A file that fails any check (version, key, checksum, a missing or implausible

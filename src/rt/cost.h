@@ -12,7 +12,7 @@
 
 #include "plan/plan.h"
 
-#define RT_MACHINE_VERSION 2
+#define RT_MACHINE_VERSION 3
 
 enum { RT_ISA_VM, RT_ISA_SSE2, RT_ISA_AVX2, RT_ISA_AVX512, RT_NISA }; /* == X86Isa's order */
 
@@ -41,7 +41,7 @@ void rt_machine_defaults(RtMachine *m);
 bool rt_machine_calibrate(RtMachine *m, int nthreads, int mib);
 /* The key a cache file must carry: CPU brand, features, cache sizes, online CPUs. */
 void rt_machine_key(char *buf, size_t n);
-/* The cache file path ($BUD_CACHE_DIR, $XDG_CACHE_HOME/bud or ~/.cache/bud + /machine-v2.txt);
+/* The cache file path ($BUD_CACHE_DIR, $XDG_CACHE_HOME/bud or ~/.cache/bud + /machine-v3.txt);
  * false when no directory is known. */
 bool rt_machine_path(char *buf, size_t n);
 /* Reads the file at path into m when its version, key and checksum are right and every value is

@@ -2,9 +2,9 @@
  * as static chunks (job(arg, chunk, nchunks) for chunk = 0..nchunks-1, chunk 0 on the caller).
  * Static chunks, not work stealing: fused kernels are uniform streaming loops, so equal ranges
  * finish together, and the fixed chunk -> thread mapping makes reductions deterministic.
- * Workers block on a condition variable between jobs (none spins after a call returns); the pool
- * is fork-safe (a child process starts without workers and recreates them on first use).
- * Entry points: rt_pool_new, rt_pool_run, rt_pool_free, rt_default_threads.
+ * Workers block in FUTEX_WAIT between jobs (none spins after a call returns; the caller spins a
+ * bounded while for the join inside the call, see pool.c); the pool is fork-safe (a child process starts without workers and recreates them on first use).
+ * Entry points: rt_pool_new, rt_pool_run, rt_pool_free, rt_pool_sleeping, rt_default_threads.
  */
 #ifndef BUD_RT_POOL_H
 #define BUD_RT_POOL_H
@@ -21,6 +21,8 @@ typedef void (*RtJobFn)(void *arg, int chunk, int nchunks);
 RtPool *rt_pool_new(int nthreads);
 void rt_pool_free(RtPool *p);        /* joins every worker */
 int rt_pool_size(const RtPool *p);
+/* Workers blocked in the kernel waiting for a job right now (tests: none is left spinning). */
+int rt_pool_sleeping(RtPool *p);
 /* Runs job for chunks 0..nchunks-1 (nchunks <= pool size) and returns when all have finished.
  * One job at a time per pool (the pool serialises concurrent callers). Returns BUD_OK, or
  * BUD_ERR_NOMEM when threads could not be started (then every chunk ran on the caller). */
