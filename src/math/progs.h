@@ -483,3 +483,51 @@ MP_MID(arccos_f64, arccos, BUD_FLOAT64, 1)
 #undef MP_PHASE
 MP_END(arccos_f64, arccos, BUD_FLOAT64, 1)
 #undef MP_NAME
+
+#define MP_NAME tanh_f64
+MP_BEGIN(tanh_f64, tanh, BUD_FLOAT64, 1)
+#define MP_PHASE 1
+#include "math/p_tanh_f64.def"
+#undef MP_PHASE
+MP_MID(tanh_f64, tanh, BUD_FLOAT64, 1)
+#define MP_PHASE 2
+#include "math/p_tanh_f64.def"
+#undef MP_PHASE
+MP_END(tanh_f64, tanh, BUD_FLOAT64, 1)
+#undef MP_NAME
+
+#define MP_NAME sinh_f64
+MP_BEGIN(sinh_f64, sinh, BUD_FLOAT64, 1)
+#define MP_PHASE 1
+#include "math/p_sinh_f64.def"
+#undef MP_PHASE
+MP_MID(sinh_f64, sinh, BUD_FLOAT64, 1)
+#define MP_PHASE 2
+#include "math/p_sinh_f64.def"
+#undef MP_PHASE
+MP_END(sinh_f64, sinh, BUD_FLOAT64, 1)
+#undef MP_NAME
+
+#define MP_NAME cosh_f64
+MP_BEGIN(cosh_f64, cosh, BUD_FLOAT64, 1)
+#define MP_PHASE 1
+#include "math/p_cosh_f64.def"
+#undef MP_PHASE
+MP_MID(cosh_f64, cosh, BUD_FLOAT64, 1)
+#define MP_PHASE 2
+#include "math/p_cosh_f64.def"
+#undef MP_PHASE
+MP_END(cosh_f64, cosh, BUD_FLOAT64, 1)
+#undef MP_NAME
+
+#define MP_NAME sigmoid_f64
+MP_BEGIN(sigmoid_f64, sigmoid, BUD_FLOAT64, 1)
+#define MP_PHASE 1
+#include "math/p_sigmoid_f64.def"
+#undef MP_PHASE
+MP_MID(sigmoid_f64, sigmoid, BUD_FLOAT64, 1)
+#define MP_PHASE 2
+#include "math/p_sigmoid_f64.def"
+#undef MP_PHASE
+MP_END(sigmoid_f64, sigmoid, BUD_FLOAT64, 1)
+#undef MP_NAME
