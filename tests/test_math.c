@@ -271,25 +271,64 @@ static void test_f64(MathFn fn, long n) {
   CHECK_MSG(ntab_bad == 0, "%s float64: table vs C: %ld differ", math_fn_name(fn), ntab_bad);
 }
 
-/* The tables are well formed: values defined before use, one OUT at the end. */
+/* How many value operands each op reads (a, then b, then c); the rest must be MATH_V_NONE. */
+static int op_arity(MathOp op) {
+  switch (op) {
+  case MOP_K: case MOP_KB: return 0;
+  case MOP_MOV: case MOP_SQRT: case MOP_SHL: case MOP_SHR: case MOP_SRA: case MOP_CVTF:
+  case MOP_HORNER: case MOP_ESC: case MOP_OUT: return 1;
+  case MOP_FMA: case MOP_FNMA: case MOP_SEL: return 3;
+  default: return 2;
+  }
+}
+
+/* The tables are well formed: single assignment (each step but ESC/OUT defines the next value
+ * number, every operand is defined before its use, unused operands are MATH_V_NONE), one OUT at
+ * the end, ops and constants valid for the lane width (lanebits 32: K values are floats exactly,
+ * KB bits fit 32 bits, HORNER has float coefficients, shift counts below 32; 64: no SRA/CVTF). */
 static void test_tables(void) {
+  int n32 = 0;
   for (int f = 0; f < MATH_FN_COUNT; f++) {
     for (int d = 0; d < 2; d++) {
       const MathProg *p = math_prog((MathFn)f, d ? BUD_FLOAT64 : BUD_FLOAT32);
       if (!p) continue;
+      int lb = p->lanebits;
+      n32 += lb == 32;
       int ok = p->nsteps > 0 && p->steps[p->nsteps - 1].op == MOP_OUT && p->nin == math_fn_nin(p->fn);
+      ok &= lb == 64 || (lb == 32 && p->dt == BUD_FLOAT32);
+      CHECK_MSG(ok, "table %s: header", p->name);
       int next = MATH_V_FIRST;
       for (int i = 0; i < p->nsteps && ok; i++) {
         const MathStep *s = &p->steps[i];
-        if (s->a >= next || s->b >= next || s->c >= next) ok = 0;
-        if (s->op == MOP_ESC) ok &= s->esc != NULL;
-        else if (s->op == MOP_HORNER) ok &= s->n >= 1 && s->coef != NULL;
+        int ar = op_arity((MathOp)s->op);
+        const uint8_t opv[3] = {s->a, s->b, s->c};
+        for (int k = 0; k < 3; k++) {
+          if (opv[k] >= next) ok = 0;                              /* used before defined */
+          if (k >= ar && opv[k] != MATH_V_NONE) ok = 0;            /* stray operand */
+          if (k < ar && opv[k] == MATH_V_NONE) ok = 0;
+        }
+        if (p->nin == 1 && ar > 0 && (s->a == MATH_V_Y || s->b == MATH_V_Y || s->c == MATH_V_Y)) ok = 0;
+        switch ((MathOp)s->op) {
+        case MOP_ESC: ok &= s->esc != NULL; break;
+        case MOP_HORNER:
+          ok &= s->n >= 1 && (lb == 32 ? s->coef32 != NULL && s->coef == NULL : s->coef != NULL);
+          break;
+        case MOP_K: ok &= lb == 64 || (double)(float)s->k == s->k || s->k != s->k; break;
+        case MOP_KB: ok &= lb == 64 || s->bits >> 32 == 0; break;
+        case MOP_SHL: case MOP_SHR: ok &= s->n < lb; break;
+        case MOP_SRA: ok &= lb == 32 && s->n < 32; break;
+        case MOP_CVTF: ok &= lb == 32; break;
+        default: break;
+        }
         if (s->op != MOP_ESC && s->op != MOP_OUT) ok &= s->d == next++;
+        else ok &= s->d == MATH_V_NONE;
+        if (!ok) fprintf(stderr, "  %s: step %d (op %d) malformed\n", p->name, i, s->op);
       }
       ok &= next == p->nvalues;
       CHECK_MSG(ok, "table %s malformed", p->name);
     }
   }
+  CHECK_MSG(n32 >= 1, "no float-lane programs");
 }
 
 /* The baseline build (SSE2 vectors, libm's fma) and the AVX2 + FMA build give the same bits. */

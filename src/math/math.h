@@ -3,12 +3,14 @@
  * VM runs as straight-line C (math_eval) and the JIT walks to emit instructions (math_prog).
  * Entry points: math_eval, math_eval_fn, math_prog, math_fn_of_op, math_fn_name.
  *
- * A program works on 64-bit lanes (double values or their bits). float32 functions convert each
- * input to double (exact), run a program written for that precision, and round the result to
- * float32 once; float64 functions run a program written for double. Every lane performs the same
- * operations, so results do not depend on the vector width. A program may name an escape: a mask
- * of lanes (rare: huge trigonometric arguments) whose result comes from a scalar C function
- * instead; the VM and the JIT call the same function, so they still agree bit for bit. */
+ * A program has a lane width (MathProg.lanebits). 64: every value is a double or its 64 bits;
+ * float64 functions, and the float32 functions not yet written for float lanes, which convert
+ * each input to double (exact) and round the result to float32 once. 32: every value is a float
+ * or its 32 bits (8 lanes per ymm), float arithmetic throughout (float32 functions only).
+ * Every lane performs the same operations, so results do not depend on the vector width. A
+ * program may name an escape: a mask of lanes (rare: huge trigonometric arguments) whose result
+ * comes from a scalar C function instead; the VM and the JIT call the same function, so they
+ * still agree bit for bit. mops.def gives each op's meaning at both widths. */
 #ifndef BUD_MATH_H
 #define BUD_MATH_H
 
@@ -33,18 +35,20 @@ typedef enum MathOp {
  * (every step but ESC and OUT), in step order. */
 enum { MATH_V_X = 0, MATH_V_Y = 1, MATH_V_NONE = 2, MATH_V_FIRST = 3 };
 
-/* The scalar escape: the lane's whole result, as a double (rounded to float32 by the caller
- * for float32 programs). */
+/* The scalar escape: the lane's whole result, as a double, from the lane's operands as doubles
+ * (for float32 programs, of either lane width, the float inputs widened exactly; the result is
+ * rounded to float by the caller). */
 typedef double (*MathEscFn)(double x, double y);
 
 typedef struct MathStep {
   uint8_t op;         /* MathOp */
   uint8_t d, a, b, c; /* value numbers (MATH_V_NONE where unused) */
-  uint8_t n;          /* SHL/SHR count; HORNER: number of coefficients */
-  double k;           /* K */
-  uint64_t bits;      /* KB */
-  const double *coef; /* HORNER: coef[0] + a*coef[1] + ..., evaluated as an FMA chain from the top */
+  uint8_t n;          /* SHL/SHR/SRA count (< lanebits); HORNER: number of coefficients */
+  double k;           /* K (lanebits 32: a float value, exactly) */
+  uint64_t bits;      /* KB (lanebits 32: the low 32 bits, the rest zero) */
+  const double *coef; /* HORNER, lanebits 64: coef[0] + a*coef[1] + ..., an FMA chain from the top */
   MathEscFn esc;      /* ESC: the scalar function */
+  const float *coef32; /* HORNER, lanebits 32: the same with float coefficients (coef is NULL) */
 } MathStep;
 
 typedef struct MathProg {
@@ -52,6 +56,7 @@ typedef struct MathProg {
   MathFn fn;
   BudDType dt;          /* the dtype of the inputs and the result */
   int nin;
+  int lanebits;         /* 64: double lanes (float32 inputs widened, result rounded); 32: float lanes */
   int nvalues;          /* value numbers in use (< 256) */
   const MathStep *steps;
   int nsteps;           /* the last step is OUT */
@@ -61,7 +66,8 @@ typedef struct MathProg {
 const MathProg *math_prog(MathFn fn, BudDType dt);
 
 /* Runs program p on one lane by walking its steps (the tables' meaning, for tests and as the
- * JIT's model); bit-identical to math_eval for the program's dtype (float32: round the result). */
+ * JIT's model); bit-identical to math_eval for the program's dtype (float32: round the result;
+ * a lanebits 32 program takes (float)x, (float)y and returns a float value). */
 double math_prog_run(const MathProg *p, double x, double y);
 
 /* out[i] = fn(in0[i] [, in1[i]]) for i < n; dt is FLOAT32 or FLOAT64; buffers contiguous and

@@ -1,7 +1,7 @@
 /* math_c.c — the VM's reading of the math programs: each program (progs.h) becomes a static
  * inline C function (mp_c.h) and a block loop around it that gcc vectorises (every step is a
- * lane-wise operation), compiled for Haswell (AVX2 + FMA) and for the baseline and picked at load
- * time. A block whose lanes escape (ESC rows) is re-run lane by lane with the escape taken.
+ * lane-wise operation: 4 doubles or 8 floats per ymm, by the program's lane width), compiled for
+ * Haswell (AVX2 + FMA) and for the baseline and picked at load time. A block whose lanes escape (ESC rows) is re-run lane by lane with the escape taken.
  * Entry point: math_c_loop (math_int.h). */
 /* Contraction would change results between compilers and vector widths: every FMA is spelled.
  * gcc: errno-free sqrt and its normal vectoriser cost model (-O2 vectorises only loops whose trip
@@ -74,8 +74,8 @@ enum { MATH_BLOCK = 512 };
 
 #define MATH_T_BUD_FLOAT32 float
 #define MATH_T_BUD_FLOAT64 double
-#define MATH_Y1(b, i) 0.0
-#define MATH_Y2(b, i) ((double)(b)[i])
+#define MATH_Y1(b, i) ((MP_T)0)
+#define MATH_Y2(b, i) ((MP_T)(b)[i])
 
 /* The loops: a vectorised pass into tmp that ORs the escape masks, a scalar pass over the block
  * only when some lane escaped (reading the inputs, which out may alias, before out is written). */
@@ -92,10 +92,10 @@ enum { MATH_BLOCK = 512 };
       (void)pb;                                                                                   \
       uint64_t esc = 0;                                                                           \
       for (int64_t j = 0; j < m; j++)                                                             \
-        tmp[j] = (T)mp_##name((double)pa[j], MATH_Y##nin(pb, j), 0, &esc);                        \
+        tmp[j] = (T)mp_##name((MP_T)pa[j], MATH_Y##nin(pb, j), 0, &esc);                          \
       if (esc) {                                                                                  \
         for (int64_t j = 0; j < m; j++)                                                           \
-          tmp[j] = (T)mp_##name((double)pa[j], MATH_Y##nin(pb, j), 1, &esc);                      \
+          tmp[j] = (T)mp_##name((MP_T)pa[j], MATH_Y##nin(pb, j), 1, &esc);                        \
       }                                                                                           \
       memcpy(out + i0, tmp, (size_t)m * sizeof(T));                                               \
     }                                                                                             \

@@ -3,7 +3,7 @@
  *   K(d, v)            d = the double constant v
  *   KB(d, bits)        d = the constant with these bits
  *   S(d, op, a, b, c)  d = op(a, b, c) (mops.def; unused operands are _)
- *   SI(d, op, a, n)    d = op(a, n) for SHL/SHR
+ *   SI(d, op, a, n)    d = op(a, n) for SHL/SHR/SRA (shift count n)
  *   P(d, a, c0, ...)   d = c0 + a*c1 + a^2*c2 + ... (Horner, FMA)
  *   ESC(m, fn)         lanes whose mask m is set take the result of the scalar fn(x, y)
  *   OUT(r)             the result is r

@@ -2,7 +2,13 @@
  * MP_BEGIN, MP_MID and MP_END, with MP_NAME set; mp_rows.h routes each row to the phase's macro.
  * mp_c.h turns a program into a C function (phase 1: statements), mp_tab.h into a step table for
  * the JIT (phase 1: value numbers, phase 2: steps), math_c.c's list mode into a loop.
- * Adding a program: write src/math/p_NAME.def and add its block here. */
+ * MP_LANE is each program's lane width (MathProg.lanebits): 32 for the float-lane programs of
+ * the first section, 64 for the rest.
+ * Adding a program: write src/math/p_NAME.def and add its block to its lane width's section. */
+
+/* ---- float lanes (lanebits 32): float32 functions in float arithmetic ---------------------- */
+#undef MP_LANE
+#define MP_LANE 32
 
 #define MP_NAME exp_f32
 MP_BEGIN(exp_f32, exp, BUD_FLOAT32, 1)
@@ -15,6 +21,10 @@ MP_MID(exp_f32, exp, BUD_FLOAT32, 1)
 #undef MP_PHASE
 MP_END(exp_f32, exp, BUD_FLOAT32, 1)
 #undef MP_NAME
+
+/* ---- double lanes (lanebits 64): float64 programs, and float32 ones computed in double ------ */
+#undef MP_LANE
+#define MP_LANE 64
 
 #define MP_NAME exp2_f32
 MP_BEGIN(exp2_f32, exp2, BUD_FLOAT32, 1)
