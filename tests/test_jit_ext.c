@@ -134,8 +134,8 @@ static void test_ext_ops(void) {
   }
 }
 
-/* exp(a)*sin(b)+log1p(c): three calls, values live across them (f32 and f64), unrolled, a
- * reduction accumulator live across the calls too. */
+/* floor_divide(a, b)*remainder(b, c)+fmod(c, a): three calls, values live across them (f32 and
+ * f64), unrolled. (Transcendentals are inline math on avx2/avx512, external calls on sse2.) */
 static void test_ext_expr(void) {
   for (int di = 0; di < 2; di++) {
     BudDType dt = di ? F64 : F32;
@@ -145,18 +145,35 @@ static void test_ext_expr(void) {
     int sa = tp_operand(&t, dt, false), sb = tp_operand(&t, dt, false), sc = tp_operand(&t, dt, false);
     int so = tp_operand(&t, dt, true);
     int a = tp_load(&t, sa), b = tp_load(&t, sb), c = tp_load(&t, sc);
-    int e = tp_op(&t, OP_exp, dt, 1, a, -1, -1);
-    int s = tp_op(&t, OP_sin, dt, 1, b, -1, -1);
-    int l = tp_op(&t, OP_log1p, dt, 1, c, -1, -1);
+    int e = tp_op(&t, OP_floordiv, dt, 2, a, b, -1);
+    int s = tp_op(&t, OP_mod, dt, 2, b, c, -1);
+    int l = tp_op(&t, OP_fmod, dt, 2, c, a, -1);
     int r = tp_op(&t, OP_add, dt, 2, tp_op(&t, OP_mul, dt, 2, e, s, -1), l, -1);
     tp_store(&t, so, r);
-    diff_sizes(&t, "exp(a)*sin(b)+log1p(c)", NULL, NULL);
-    expect_native(&t, "exp(a)*sin(b)+log1p(c)", 7u);
+    diff_sizes(&t, "floordiv(a,b)*mod(b,c)+fmod(c,a)", NULL, NULL);
+    expect_native(&t, "floordiv(a,b)*mod(b,c)+fmod(c,a)", 7u);
     for (int ii = 0; ii < g_nisa; ii++) {
       JitOut o;
       CHECK_EQ_INT(x86_jit_compile(&t.p, NULL, g_isas[ii], &o, NULL, 0), 0);
       CHECK_EQ_INT(o.next, 3);
-      CHECK(strstr(o.ext_ops, "exp") && strstr(o.ext_ops, "sin") && strstr(o.ext_ops, "log1p"));
+      CHECK(strstr(o.ext_ops, "floor_divide") && strstr(o.ext_ops, "remainder") &&
+            strstr(o.ext_ops, "fmod"));
+      x86_jit_out_free(&o);
+    }
+    /* exp(a)*sin(b)+log1p(c): inline math where FMA exists, three external calls on sse2 */
+    tp_init(&t);
+    sa = tp_operand(&t, dt, false), sb = tp_operand(&t, dt, false), sc = tp_operand(&t, dt, false);
+    so = tp_operand(&t, dt, true);
+    a = tp_load(&t, sa), b = tp_load(&t, sb), c = tp_load(&t, sc);
+    e = tp_op(&t, OP_exp, dt, 1, a, -1, -1);
+    s = tp_op(&t, OP_sin, dt, 1, b, -1, -1);
+    l = tp_op(&t, OP_log1p, dt, 1, c, -1, -1);
+    tp_store(&t, so, tp_op(&t, OP_add, dt, 2, tp_op(&t, OP_mul, dt, 2, e, s, -1), l, -1));
+    diff_sizes(&t, "exp(a)*sin(b)+log1p(c)", NULL, NULL);
+    for (int ii = 0; ii < g_nisa; ii++) {
+      JitOut o;
+      CHECK_EQ_INT(x86_jit_compile(&t.p, NULL, g_isas[ii], &o, NULL, 0), 0);
+      CHECK_EQ_INT(o.next, g_isas[ii] == X86_ISA_SSE2 ? 3 : 0);
       x86_jit_out_free(&o);
     }
   }

@@ -38,7 +38,7 @@ typedef struct Kernel {
   RtCode code;
   size_t ncode;        /* code bytes (without the pool) */
   BudKernelFn fn;      /* NULL: the JIT refused; why says so */
-  char why[300];
+  char why[512];
   int next;            /* ops it computes by calling the VM ("external calls"), named in why */
   int pins;            /* groups holding it */
   uint64_t compile_ns;
@@ -273,8 +273,8 @@ static Kernel *compile_entry(BudContext *ctx, RtState *rt, const Plan *p, const 
      * are used only when BUD_JIT_EXT=1 asks for them, until calls are batched per block. */
     if (jrc == 0 && o.next > 0 && !ext_wanted()) {
       snprintf(k->why, sizeof k->why, "%d external call%s needed (%s): per-vector calls are slower "
-               "than the VM's blocks (BUD_JIT_EXT=1 uses them)", o.next, o.next > 1 ? "s" : "",
-               o.ext_ops);
+               "than the VM's blocks (BUD_JIT_EXT=1 uses them); %s", o.next, o.next > 1 ? "s" : "",
+               o.ext_ops, o.ext_why);
       x86_jit_out_free(&o);
       jrc = -1;
     }

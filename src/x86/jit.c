@@ -147,12 +147,17 @@ static int analyze(Jit *J) {
           if (!J->err) jit_op_ok(J, in);
           return -1;
         }
+        if (!J->ext_why[0]) {
+          if (!J->why[0]) jit_op_ok(J, in);
+          snprintf(J->ext_why, sizeof J->ext_why, "%s", J->why);
+        }
         J->ext[k] = true; /* the VM computes it, one vector per call */
         J->err = 0;
         J->why[0] = 0;
       }
       J->cur_inst = -1;
       if (J->ext[k]) J->next++;
+      else if (x86_jit_ops[in->op].kind == JK_MATH) jit_math_note(J, in);
       bool inv = true;
       for (int i = 0; i < in->nin; i++) inv = inv && J->inv[in->src[i]];
       J->inv[v] = inv;
@@ -980,7 +985,11 @@ static void emit_kernel(Jit *J) {
     J->rbuf_slot = J->rcnt_slot + 64;
     J->frame = J->rbuf_slot + J->ncall * J->rblock * 8;
   }
-  if (J->next > 0 || J->ncall > 0) {
+  if (J->math_bytes > 0) {
+    J->math_slot = J->frame;
+    J->frame += (J->math_bytes + 63) & ~63;
+  }
+  if (J->next > 0 || J->ncall > 0 || J->math_esc) {
     J->ext_slot = J->frame;
     J->gsave_slot = J->ext_slot + 256;
     J->vsave_slot = J->gsave_slot + 128;
@@ -1230,6 +1239,7 @@ static int compile_once(const Plan *p, const uint8_t *layouts, X86Isa isa, JitOu
   out->npool = J.npool;
   out->ncode = J.ncode;
   out->next = J.next;
+  snprintf(out->ext_why, sizeof out->ext_why, "%s", J.ext_why);
   size_t n = 0;
   for (int k = 0; k < p->ninsts && n + 40 < sizeof out->ext_ops; k++)
     if (ext[k])
@@ -1255,6 +1265,7 @@ int x86_jit_compile(const Plan *p, const uint8_t *layouts, X86Isa isa, JitOut *o
     return -1;
   }
   int rc, fail;
+  char first_why[160] = "";
   for (;;) {
     rc = compile_once(p, layouts, isa, out, why, nwhy, ext, &fail);
     if (rc == 0 || fail < 0 || fail >= p->ninsts || ext[fail] || p->insts[fail].kind != LK_OP)
@@ -1263,8 +1274,11 @@ int x86_jit_compile(const Plan *p, const uint8_t *layouts, X86Isa isa, JitOut *o
     memset(&probe, 0, sizeof probe);
     probe.p = p;
     if (!ext_ok(&probe, &p->insts[fail])) break;
+    if (!first_why[0]) snprintf(first_why, sizeof first_why, "%s", why);
     ext[fail] = true;
   }
+  if (rc == 0 && first_why[0] && !out->ext_why[0])
+    snprintf(out->ext_why, sizeof out->ext_why, "%s", first_why);
   free(ext);
   return rc;
 }

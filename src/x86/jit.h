@@ -10,7 +10,7 @@
 #include "x86/enc.h"
 
 /* Bumped whenever generated code changes; part of every kernel cache key. */
-#define X86_JIT_VERSION 3
+#define X86_JIT_VERSION 4
 
 /* The compiled kernel before it is placed in executable memory: code bytes in buf (padded so
  * that the pool starts at buf->len, 64-byte aligned) followed by pool bytes. */
@@ -21,6 +21,7 @@ typedef struct JitOut {
   size_t npool;
   int next;      /* ops computed by calls into the VM ("external calls"), listed in ext_ops */
   char ext_ops[160];
+  char ext_why[160]; /* why the first of them is an external call */
 } JitOut;
 
 /* Compiles plan p for layouts (one Layout per plan operand) on isa (SSE2/AVX2/AVX512).
@@ -36,6 +37,10 @@ int x86_jit_check(const Plan *p, const uint8_t *layouts, X86Isa isa, char *why, 
 /* The target table's answer for one op: 1 native (some dtype on some path), 0 explicit fallback
  * with *reason set, -1 no entry at all (a bug: tests/test_jit.c walks every op). */
 int x86_jit_op_status(int op, const char **reason);
+
+/* The math emitter's row for MathOp mop (math.h): 1 every encoding and lane width has its
+ * instructions, 0 some are missing, -1 no row at all (a bug: tests/test_jit_math.c walks them). */
+int x86_jit_math_op_status(int mop);
 
 /* Called by kernels with float sum/mean reductions (jit_call.c). */
 void x86_jit_red_sum(RedAcc *acc, const double *lanes, int64_t nlanes, int64_t count);

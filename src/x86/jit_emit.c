@@ -509,6 +509,7 @@ void jit_emit_op(Jit *J, const LInst *in, X86Reg d, const X86Reg *a) {
     break;
   }
   case JK_CAST: e_cast(J, sdt, in->dtype, d, s[0], vbd > vb ? vbd : vb, w); break;
+  case JK_MATH: jit_math_emit(J, in, d, s); break;
   default:
     jit_fail(J, "%s: %s", w, row->why ? row->why : "no JIT entry");
     break;
@@ -528,6 +529,7 @@ int jit_op_ok(Jit *J, const LInst *in) {
              row->why ? row->why : "not an element-wise op");
     return -1;
   }
+  if (row->kind == JK_MATH) return jit_math_ok(J, in);
   /* operand classes */
   for (int k = 0; k < in->nin; k++) {
     int dt = p->vreg_dtype[in->src[k]];

@@ -44,6 +44,7 @@ typedef enum JitKind {
   JK_SHIFT,
   JK_PRED,      /* isnan / isinf / isfinite */
   JK_CAST,
+  JK_MATH,      /* exp, sin, ...: the math program inline (jit_math.c) */
 } JitKind;
 
 enum {
@@ -113,6 +114,10 @@ typedef struct Jit {
   int32_t gsave_slot;           /* caller-saved GPRs and k7 kept across a call */
   int nstrided;                 /* loads/stores of LAYOUT_STRIDED operands */
   int32_t gath_slot;            /* 128 bytes: lanes of a strided operand gathered/scattered */
+  int32_t math_slot;            /* math programs' scratch (jit_math.c), math_bytes long */
+  int32_t math_bytes;
+  bool math_esc;                /* some program has escapes: calls need the save slots */
+  char ext_why[160];            /* why the first external call is one */
   size_t ncode;     /* code bytes before the pool padding */
   int mode;         /* JIT_MODE_* of the body being emitted */
   int copy;         /* unrolled copy being emitted */
@@ -139,5 +144,12 @@ void jit_emit_op(Jit *J, const LInst *in, X86Reg d, const X86Reg *a);
 /* Can op run natively for these dtypes on this path? 0, or -1 with J->why set. */
 int jit_op_ok(Jit *J, const LInst *in);
 void jit_fail(Jit *J, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* jit_math.c: JK_MATH ops. jit_math_ok: 0 when op's program can be emitted inline on this path
+ * (else -1, J->why says why); jit_math_note: the scratch it needs (analysis); jit_math_emit:
+ * d = op(a...) as the program's instructions. */
+int jit_math_ok(Jit *J, const LInst *in);
+void jit_math_note(Jit *J, const LInst *in);
+void jit_math_emit(Jit *J, const LInst *in, X86Reg d, const X86Reg *a);
 
 #endif /* BUD_X86_JIT_INT_H */
