@@ -90,6 +90,7 @@ typedef struct BudStats {
   uint64_t program_cache_hits;   /* bud_eval found a compiled program in its cache */
   uint64_t program_cache_misses; /* bud_eval compiled a new program */
   uint64_t serial_fallbacks;     /* parallel runs done on one thread: threads could not start */
+  uint64_t lean_runs;            /* bud_call_run calls that took the lean path (no bud_run) */
 } BudStats;
 
 /* ---- context ---------------------------------------------------------------------------- */
@@ -166,6 +167,34 @@ int bud_get_num_threads(const BudContext *ctx);
  * the call (bud_eval's cache of programs is dropped when the setting changes). on: 0 or 1. */
 BudStatus bud_set_fast_math(BudContext *ctx, int on);
 int bud_get_fast_math(const BudContext *ctx);
+
+/* ---- prepared calls: the lean path for repeated runs -------------------------------------- */
+
+/* A BudCall is a program prepared for repeated runs from one context: it resolves once what
+ * bud_run works out on every call (which groups run, which buffer each kernel operand is, the
+ * layouts of contiguous operands, the pinned machine-code kernel, VM-free temporaries) so that a
+ * run whose arrays are the common case costs a few checks and one kernel call per group.
+ *
+ * bud_call_new(ctx, prog, &call): prog must outlive call; call may only be run with ctx (the
+ * context whose kernel cache pins prog's kernels) and from one thread at a time. Never fails on
+ * an unusual program: one the lean path cannot take is prepared to always use bud_run.
+ *
+ * bud_call_run has exactly bud_run's contract and results (bit for bit, including reductions:
+ * the lean path is taken only where bud_run would run each group serially in one chunk, and it
+ * calls the same kernels). It takes the lean path when every group is a fused group that the
+ * JIT compiled (or a 1-D float dot), no group has more than one chunk of work, every input and
+ * output has its compiled dtype and shape and is C-contiguous (or a single element), every
+ * output is given (data != NULL), no output overlaps an input except an identical view that
+ * the program reads and writes element by element, and 0-d inputs keep their value class;
+ * anything else silently *means* bud_run (same results, just the general cost), counted apart
+ * in BudStats.lean_runs. */
+typedef struct BudCall BudCall;
+BudStatus bud_call_new(BudContext *ctx, BudProgram *prog, BudCall **out);
+void bud_call_free(BudCall *call);
+BudStatus bud_call_run(BudContext *ctx, BudCall *call, int ninputs, const BudArray *inputs,
+                       int noutputs, BudArray *outputs);
+/* 1 when the program's shape allows the lean path (the arrays of a run still decide), else 0. */
+int bud_call_is_lean(const BudCall *call);
 
 /* Compile (cached per context) and run in one call. */
 BudStatus bud_eval(BudContext *ctx, const char *source, int ninputs, const BudInput *inputs,

@@ -25,6 +25,8 @@ static pthread_once_t ctx_once = PTHREAD_ONCE_INIT;
 static int ctx_key_err;
 
 static void prog_free_now(ProgRef *r) {
+  bud_call_free(r->call);
+  r->call = NULL;
   bud_program_free(r->prog);
   r->prog = NULL;
 }

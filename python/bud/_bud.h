@@ -50,6 +50,7 @@ void py_ctx_decref(PyCtx *pc);
 #define PY_MAX_OUTPUTS 16
 struct ProgRef {
   BudProgram *prog;
+  BudCall *call; /* the prepared call (bud_call_new) runs take; made with pctx's context */
   PyCtx *pctx;
   int refs;
   int noutputs;

@@ -201,11 +201,18 @@ static ProgRef *expr_compile(PyExpr *self, PyCtx *pc, const PyArg *args, const B
   }
   r->prog = prog;
   r->refs = 1;
+  st = bud_call_new(pc->ctx, prog, &r->call);
+  if (st != BUD_OK) {
+    bud_program_free(prog);
+    free(r);
+    return (ProgRef *)py_raise(pc->ctx, st);
+  }
   r->noutputs = nout;
   for (int i = 0; i < nout; i++) {
     const char *name;
     st = bud_program_output(prog, i, &name, &r->out_dt[i], &r->out_ndim[i], r->out_shape[i]);
     if (st != BUD_OK) {
+      bud_call_free(r->call);
       bud_program_free(prog);
       free(r);
       return (ProgRef *)py_raise(pc->ctx, st);
@@ -366,10 +373,10 @@ static PyObject *expr_run(PyExpr *self, PyObject *const *objs, PyObject *out, in
   BudStatus st;
   if (r->work >= PY_GIL_RELEASE_MIN) {
     Py_BEGIN_ALLOW_THREADS
-    st = bud_run(pc->ctx, r->prog, n, ins, r->noutputs, outs);
+    st = bud_call_run(pc->ctx, r->call, n, ins, r->noutputs, outs);
     Py_END_ALLOW_THREADS
   } else {
-    st = bud_run(pc->ctx, r->prog, n, ins, r->noutputs, outs);
+    st = bud_call_run(pc->ctx, r->call, n, ins, r->noutputs, outs);
   }
   if (st != BUD_OK) {
     py_raise(pc->ctx, st);

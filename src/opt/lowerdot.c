@@ -16,6 +16,10 @@
  * Only from LOWER_DOT_MIN elements on: below that the reference kernel's single small group beats
  * the reduction plus its separate 0-d epilogue group (measured at n = 16 and 256: 263 and 398 ns
  * per call against about 620; at 4096: 2.6 us against 1.2 us).
+ * A float32 dot of two arrays (both operands graph inputs) is left to the dot group: the
+ * executor's vector dot kernel (rt/exec_dot.c, float32 lanes in blocks, then double) is 3-10x
+ * faster than the double-lane reduction at 4K-64K elements, at the accuracy rt/exec_fast.h
+ * states; a dot of computed operands is still lowered, so its producers fuse into it.
  */
 #include "opt/opt_internal.h"
 
@@ -36,7 +40,9 @@ static int32_t lower_dot_visit(OptRewrite *rw, const IrNode *n) {
   const IrGraph *in = rw->in;
   if ((n->op == OP_dot || n->op == OP_matmul) && dtype_is_float(n->dtype) &&
       in->nodes[n->in[0]].shape.ndim == 1 && in->nodes[n->in[1]].shape.ndim == 1 &&
-      in->nodes[n->in[0]].shape.dim[0] >= LOWER_DOT_MIN)
+      in->nodes[n->in[0]].shape.dim[0] >= LOWER_DOT_MIN &&
+      !(n->dtype == BUD_FLOAT32 && in->nodes[n->in[0]].op == OP_input &&
+        in->nodes[n->in[1]].op == OP_input))
     return lower_dot_node(rw, n, rw->map[n->in[0]], rw->map[n->in[1]]);
   return opt_rw_append_mapped(rw, n);
 }

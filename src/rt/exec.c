@@ -3,12 +3,14 @@
  * (results are as if inputs were copied first), then runs each group in order:
  *   GROUP_FUSED  the plan over its iteration shape in chunks on the context's threads
  *                (exec_fused.c).
- *   GROUP_DOT    a reference dot/matmul in C (1-D and 2-D operands, any strides).
+ *   GROUP_DOT    1-D float dots: the vector kernel of exec_dot.c; else a reference
+ *                dot/matmul in C (1-D and 2-D operands, any strides).
  *   GROUP_COPY   an output that is an input, an earlier output or a constant.
  * Nothing proportional to the array size is allocated except caller-requested outputs,
  * temporaries between groups and alias copies; a run of a small program allocates nothing else
  * either (its bookkeeping lives on the stack, the VM's block buffers are kept by the program).
  */
+#include "rt/exec_fast.h"
 #include "rt/exec_int.h"
 #include "vm/vm.h"
 
@@ -148,6 +150,10 @@ static void rt_contig_strides(View *v) {
 static BudStatus rt_run_dot(RunState *rs, const Group *grp) {
   const View *a = &rs->views[grp->in_buf[0]], *b = &rs->views[grp->in_buf[1]];
   const View *o = &rs->views[grp->out_buf];
+  /* 1-D float dots: the vector kernel (exec_dot.c), threaded when large */
+  if (a->ndim == 1 && rt_dot_vec(rs->ctx, a, b, o,
+                                 rt_dot_nchunks(rs->ctx, a->shape[0], dtype_size(a->dtype))))
+    return BUD_OK;
   if (a->ndim < 1 || a->ndim > 2 || b->ndim < 1 || b->ndim > 2)
     return bud_fail(rs->ctx, BUD_ERR_UNSUPPORTED, "dot/matmul of %d-d and %d-d operands",
                     a->ndim, b->ndim);

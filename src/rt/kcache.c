@@ -116,6 +116,11 @@ BudStatus rt_isa_check(BudContext *ctx) {
   return BUD_OK;
 }
 
+int rt_isa_path(BudContext *ctx) {
+  RtState *rt = rt_state(ctx);
+  return rt && rt->isa_ok ? (int)rt->isa : (int)X86_ISA_VM;
+}
+
 void rt_kernel_cache_limit(BudContext *ctx, size_t bytes) {
   RtState *rt = rt_state(ctx);
   if (rt) rt->limit = bytes;

@@ -39,6 +39,10 @@ void rt_kernel_explain(BudContext *ctx, Group *grp, StrBuf *sb);
  * (or names an unknown ISA). The API calls it at context creation / compile. */
 BudStatus rt_isa_check(BudContext *ctx);
 
+/* The ISA path the JIT takes on ctx (an X86Isa: BUD_ISA or the context's forced ISA, else the
+ * best this CPU has; X86_ISA_VM when the JIT is off or refused). Resolved once per context. */
+int rt_isa_path(BudContext *ctx);
+
 /* Frees ctx->rt (kernel cache, code memory). Kernels still pinned by live groups stay valid
  * until they are released. */
 void rt_state_free(BudContext *ctx);
