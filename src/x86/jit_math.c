@@ -51,61 +51,67 @@ enum { MW_32, MW_64, MW_N };       /* lane widths: ps/d forms and pd/q forms */
 
 typedef struct MathRow {
   uint8_t kind;
+  uint8_t only;     /* 0: both lane widths; 32 or 64: that width only (mops.def's "-") */
   uint8_t imm, sw;  /* MK_CMP: predicate, and the predicate with the operands swapped */
   uint8_t comm;     /* operands may be swapped (commutative, NaN-free or bitwise) */
   X86Op x[2][ME_N][MW_N]; /* [form][encoding][lane width]; second form: FMA's 213 */
 } MathRow;
 
 #define N_ X86_NOP_COUNT
+#define X86_N X86_NOP_COUNT
 #define F1(v32, v64, e32, e64) {{{X86_##v32, X86_##v64}, {X86_##e32, X86_##e64}}, {{N_, N_}, {N_, N_}}}
 #define F2(v32, v64, e32, e64, w32, w64, f32, f64)                                                \
   {{{X86_##v32, X86_##v64}, {X86_##e32, X86_##e64}}, {{X86_##w32, X86_##w64}, {X86_##f32, X86_##f64}}}
 #define NOX {{{N_, N_}, {N_, N_}}, {{N_, N_}, {N_, N_}}}
 
 static const MathRow math_rows[MOP_COUNT] = {
-    [MOP_K] = {MK_CONST, 0, 0, 0, NOX},
-    [MOP_KB] = {MK_CONST, 0, 0, 0, NOX},
-    [MOP_MOV] = {MK_MOV, 0, 0, 0, NOX},
-    [MOP_ADD] = {MK_BIN, 0, 0, 1, F1(vaddps, vaddpd, evaddps, evaddpd)},
-    [MOP_SUB] = {MK_BIN, 0, 0, 0, F1(vsubps, vsubpd, evsubps, evsubpd)},
-    [MOP_MUL] = {MK_BIN, 0, 0, 1, F1(vmulps, vmulpd, evmulps, evmulpd)},
-    [MOP_DIV] = {MK_BIN, 0, 0, 0, F1(vdivps, vdivpd, evdivps, evdivpd)},
-    [MOP_SQRT] = {MK_UN, 0, 0, 0, F1(vsqrtps, vsqrtpd, evsqrtps, evsqrtpd)},
-    [MOP_FMA] = {MK_FMA, 0, 0, 0,
+    [MOP_K] = {MK_CONST, 0, 0, 0, 0, NOX},
+    [MOP_KB] = {MK_CONST, 0, 0, 0, 0, NOX},
+    [MOP_MOV] = {MK_MOV, 0, 0, 0, 0, NOX},
+    [MOP_ADD] = {MK_BIN, 0, 0, 0, 1, F1(vaddps, vaddpd, evaddps, evaddpd)},
+    [MOP_SUB] = {MK_BIN, 0, 0, 0, 0, F1(vsubps, vsubpd, evsubps, evsubpd)},
+    [MOP_MUL] = {MK_BIN, 0, 0, 0, 1, F1(vmulps, vmulpd, evmulps, evmulpd)},
+    [MOP_DIV] = {MK_BIN, 0, 0, 0, 0, F1(vdivps, vdivpd, evdivps, evdivpd)},
+    [MOP_SQRT] = {MK_UN, 0, 0, 0, 0, F1(vsqrtps, vsqrtpd, evsqrtps, evsqrtpd)},
+    [MOP_FMA] = {MK_FMA, 0, 0, 0, 0,
                  F2(vfmadd231ps, vfmadd231pd, evfmadd231ps, evfmadd231pd, vfmadd213ps, vfmadd213pd,
                     evfmadd213ps, evfmadd213pd)},
-    [MOP_FNMA] = {MK_FNMA, 0, 0, 0, F1(vfnmadd231ps, vfnmadd231pd, evfnmadd231ps, evfnmadd231pd)},
+    [MOP_FNMA] = {MK_FNMA, 0, 0, 0, 0, F1(vfnmadd231ps, vfnmadd231pd, evfnmadd231ps, evfnmadd231pd)},
     /* x86 max/min return the second operand unless the first is strictly better: the rows' rule */
-    [MOP_MAX] = {MK_BIN, 0, 0, 0, F1(vmaxps, vmaxpd, evmaxps, evmaxpd)},
-    [MOP_MIN] = {MK_BIN, 0, 0, 0, F1(vminps, vminpd, evminps, evminpd)},
+    [MOP_MAX] = {MK_BIN, 0, 0, 0, 0, F1(vmaxps, vmaxpd, evmaxps, evmaxpd)},
+    [MOP_MIN] = {MK_BIN, 0, 0, 0, 0, F1(vminps, vminpd, evminps, evminpd)},
     /* ordered-quiet predicates: LT_OQ 0x11 (swapped GT_OQ 0x1E), LE_OQ 0x12 (GE_OQ 0x1D),
      * EQ_OQ 0x00, UNORD_Q 0x03 */
-    [MOP_CLT] = {MK_CMP, 0x11, 0x1E, 0, F1(vcmpps, vcmppd, evcmpps, evcmppd)},
-    [MOP_CLE] = {MK_CMP, 0x12, 0x1D, 0, F1(vcmpps, vcmppd, evcmpps, evcmppd)},
-    [MOP_CEQ] = {MK_CMP, 0x00, 0x00, 0, F1(vcmpps, vcmppd, evcmpps, evcmppd)},
-    [MOP_CUNORD] = {MK_CMP, 0x03, 0x03, 0, F1(vcmpps, vcmppd, evcmpps, evcmppd)},
-    [MOP_AND] = {MK_BIN, 0, 0, 1, F1(vandps, vandpd, evpandd, evpandq)},
-    [MOP_OR] = {MK_BIN, 0, 0, 1, F1(vorps, vorpd, evpord, evporq)},
-    [MOP_XOR] = {MK_BIN, 0, 0, 1, F1(vxorps, vxorpd, evpxord, evpxorq)},
-    [MOP_ANDN] = {MK_BIN, 0, 0, 0, F1(vandnps, vandnpd, evpandnd, evpandnq)},
+    [MOP_CLT] = {MK_CMP, 0, 0x11, 0x1E, 0, F1(vcmpps, vcmppd, evcmpps, evcmppd)},
+    [MOP_CLE] = {MK_CMP, 0, 0x12, 0x1D, 0, F1(vcmpps, vcmppd, evcmpps, evcmppd)},
+    [MOP_CEQ] = {MK_CMP, 0, 0x00, 0x00, 0, F1(vcmpps, vcmppd, evcmpps, evcmppd)},
+    [MOP_CUNORD] = {MK_CMP, 0, 0x03, 0x03, 0, F1(vcmpps, vcmppd, evcmpps, evcmppd)},
+    [MOP_AND] = {MK_BIN, 0, 0, 0, 1, F1(vandps, vandpd, evpandd, evpandq)},
+    [MOP_OR] = {MK_BIN, 0, 0, 0, 1, F1(vorps, vorpd, evpord, evporq)},
+    [MOP_XOR] = {MK_BIN, 0, 0, 0, 1, F1(vxorps, vxorpd, evpxord, evpxorq)},
+    [MOP_ANDN] = {MK_BIN, 0, 0, 0, 0, F1(vandnps, vandnpd, evpandnd, evpandnq)},
     /* x[0]: the blend (VEX: vblendv on the mask's sign; EVEX: vpblendm under k1), x[1] EVEX: the
      * sign bits into k1 */
-    [MOP_SEL] = {MK_SEL, 0, 0, 0,
+    [MOP_SEL] = {MK_SEL, 0, 0, 0, 0,
                  F2(vblendvps, vblendvpd, evpblendmd, evpblendmq, vblendvps, vblendvpd, evpmovd2m,
                     evpmovq2m)},
-    [MOP_IADD] = {MK_BIN, 0, 0, 1, F1(vpaddd, vpaddq, evpaddd, evpaddq)},
-    [MOP_ISUB] = {MK_BIN, 0, 0, 0, F1(vpsubd, vpsubq, evpsubd, evpsubq)},
-    [MOP_SHL] = {MK_SHIFT, 0, 0, 0, F1(vpslld, vpsllq, evpslld, evpsllq)},
-    [MOP_SHR] = {MK_SHIFT, 0, 0, 0, F1(vpsrld, vpsrlq, evpsrld, evpsrlq)},
-    [MOP_HORNER] = {MK_HORNER, 0, 0, 0,
+    [MOP_IADD] = {MK_BIN, 0, 0, 0, 1, F1(vpaddd, vpaddq, evpaddd, evpaddq)},
+    [MOP_ISUB] = {MK_BIN, 0, 0, 0, 0, F1(vpsubd, vpsubq, evpsubd, evpsubq)},
+    /* signed integer a > b: VEX into the register, EVEX into k1 then a mask of lanes */
+    [MOP_ICGT] = {MK_CMP, 0, 0xFF, 0xFF, 0, F1(vpcmpgtd, vpcmpgtq, evpcmpgtd, evpcmpgtq)},
+    [MOP_SRA] = {MK_SHIFT, 32, 0, 0, 0, F1(vpsrad, N, evpsrad, N)},
+    [MOP_CVTF] = {MK_UN, 32, 0, 0, 0, F1(vcvtdq2ps, N, evcvtdq2ps, N)},
+    [MOP_SHL] = {MK_SHIFT, 0, 0, 0, 0, F1(vpslld, vpsllq, evpslld, evpsllq)},
+    [MOP_SHR] = {MK_SHIFT, 0, 0, 0, 0, F1(vpsrld, vpsrlq, evpsrld, evpsrlq)},
+    [MOP_HORNER] = {MK_HORNER, 0, 0, 0, 0,
                     F2(vfmadd213ps, vfmadd213pd, evfmadd213ps, evfmadd213pd, vmovaps, vmovapd,
                        evmovaps, evmovapd)},
     /* x[0]: the mask's sign bits into a GPR (EVEX: into k1, x[1]: k1 into the GPR) */
-    [MOP_ESC] = {MK_ESC, 0, 0, 0,
+    [MOP_ESC] = {MK_ESC, 0, 0, 0, 0,
                  F2(vmovmskps, vmovmskpd, evpmovd2m, evpmovq2m, vmovmskps, vmovmskpd, kmovw_rk,
                     kmovb_rk)},
     /* x[0]: the unordered compare, x[1]: the blend (EVEX: a masked move) */
-    [MOP_OUT] = {MK_OUT, 0x03, 0, 0,
+    [MOP_OUT] = {MK_OUT, 0, 0x03, 0, 0,
                  F2(vcmpps, vcmppd, evcmpps, evcmppd, vblendvps, vblendvpd, evmovaps, evmovapd)},
 };
 #undef F1
@@ -121,16 +127,12 @@ int x86_jit_math_op_status(int mop) {
   if (r->kind == MK_CONST || r->kind == MK_MOV) return 1;
   for (int e = 0; e < ME_N; e++)
     for (int w = 0; w < MW_N; w++)
-      if (r->x[0][e][w] == N_) return 0;
+      if ((r->only == 0 || r->only == (w == MW_64 ? 64 : 32)) && r->x[0][e][w] == N_) return 0;
   return 1;
 }
 
-/* The program's lane width. Every program has 64-bit lanes today; float32-lane programs will
- * say so in MathProg (docs/math.md), and this is the one place that reads it. */
-static int prog_lanebits(const MathProg *p) {
-  (void)p;
-  return 64;
-}
+/* The program's lane width (MathProg.lanebits: 64 double lanes, 32 float lanes). */
+static int prog_lanebits(const MathProg *p) { return p->lanebits == 32 ? 32 : 64; }
 
 /* ---- checks before emitting ---- */
 
@@ -237,6 +239,20 @@ static uint64_t dbits(double d) {
   uint64_t u;
   memcpy(&u, &d, sizeof u);
   return u;
+}
+
+/* A K constant's lane bits: the double, or (32-bit lanes) the float it holds exactly. */
+static uint64_t kbits(const Em *m, double k) {
+  if (m->w == MW_64) return dbits(k);
+  float f = (float)k;
+  uint32_t u;
+  memcpy(&u, &f, 4);
+  return u;
+}
+
+/* HORNER's coefficient j at the lane width. */
+static uint64_t coef_bits(const Em *m, const MathStep *s, int j) {
+  return m->w == MW_64 ? dbits(s->coef[j]) : kbits(m, (double)s->coef32[j]);
 }
 
 static bool locked(const Em *m, int v) {
@@ -391,19 +407,22 @@ static void e_step(Em *m, const MathStep *s) {
     break;
   }
   case MK_CMP: {
+    bool icmp = row->sw == 0xFF; /* integer a > b: no predicate, not swappable */
     int a = s->a, bb = s->b, pred = row->imm;
-    if (!in_r(m, a) && in_r(m, bb)) a = s->b, bb = s->a, pred = row->sw;
+    if (!icmp && !in_r(m, a) && in_r(m, bb)) a = s->b, bb = s->a, pred = row->sw;
     if (!has(m, op)) return;
     X86Reg ra = in_reg(m, a);
     X86Opnd rb = in_rm(m, bb);
     free_dying(m, s);
     int r = alloc_r(m);
     if (m->e == ME_VEX) {
-      est(m, x86_r_v_rm_i(b, op, vr(m, r), ra, rb, pred));
+      if (icmp) est(m, x86_r_v_rm(b, op, vr(m, r), ra, rb));
+      else est(m, x86_r_v_rm_i(b, op, vr(m, r), ra, rb, pred));
     } else {
       X86Op mv = m->w == MW_64 ? X86_evpmovm2q : X86_evpmovm2d;
       if (!has(m, mv)) return;
-      est(m, x86_r_v_rm_i(b, op, x86_kreg(1), ra, rb, pred));
+      if (icmp) est(m, x86_r_v_rm(b, op, x86_kreg(1), ra, rb));
+      else est(m, x86_r_v_rm_i(b, op, x86_kreg(1), ra, rb, pred));
       est(m, x86_r_rm(b, mv, vr(m, r), x86_oreg(x86_kreg(1))));
     }
     def(m, s->d, r);
@@ -472,10 +491,9 @@ static void e_step(Em *m, const MathStep *s) {
     X86Reg xa = in_reg(m, s->a);
     int r = alloc_r(m); /* a is locked: r is not its register */
     if (J->err) return;
-    uint64_t top = dbits(s->coef[s->n - 1]);
-    jit_load(J, vr(m, r), pool_k(m, top).mem, m->vb, lw(m));
+    jit_load(J, vr(m, r), pool_k(m, coef_bits(m, s, s->n - 1)).mem, m->vb, lw(m));
     for (int j = s->n - 2; j >= 0; j--)
-      est(m, x86_r_v_rm(b, op, vr(m, r), xa, pool_k(m, dbits(s->coef[j]))));
+      est(m, x86_r_v_rm(b, op, vr(m, r), xa, pool_k(m, coef_bits(m, s, j))));
     free_dying(m, s);
     def(m, s->d, r);
     break;
@@ -515,11 +533,7 @@ static void restore_all(Em *m) {
 static void e_escape(Em *m, const MathStep *s, int rr) {
   Jit *J = m->J;
   X86Buf *b = J->b;
-  int lanes = m->vb * 8 / (m->w == MW_64 ? 64 : 32);
-  if (m->w != MW_64) {
-    jit_fail(J, "math %s: escapes of 32-bit-lane programs are not emitted", m->p->name);
-    return;
-  }
+  int lanes = m->vb * 8 / (m->w == MW_64 ? 64 : 32), z = lw(m);
   X86Reg mk = in_reg(m, s->a);
   X86Op op = row_op(m, MOP_ESC, 0), op2 = row_op(m, MOP_ESC, 1);
   if (!has(m, op)) return;
@@ -535,9 +549,9 @@ static void e_escape(Em *m, const MathStep *s, int rr) {
   est(m, x86_jcc(b, X86_CC_E, skip));
   /* the slow path: x, y and the result to the scratch, everything saved, one call per lane */
   est(m, x86_rm_r(b, X86_mov_st, x86_omem(scratch(m, MS_BITS)), x86_r64(X86_R11)));
-  jit_store(J, scratch(m, MS_RES), vr(m, rr), m->vb, 8);
-  jit_store(J, scratch(m, MS_X), in_reg(m, MATH_V_X), m->vb, 8);
-  if (m->p->nin > 1) jit_store(J, scratch(m, MS_Y), in_reg(m, MATH_V_Y), m->vb, 8);
+  jit_store(J, scratch(m, MS_RES), vr(m, rr), m->vb, z);
+  jit_store(J, scratch(m, MS_X), in_reg(m, MATH_V_X), m->vb, z);
+  if (m->p->nin > 1) jit_store(J, scratch(m, MS_Y), in_reg(m, MATH_V_Y), m->vb, z);
   save_all(m);
   double (*fn)(double, double) = s->esc;
   uint64_t addr;
@@ -547,17 +561,30 @@ static void e_escape(Em *m, const MathStep *s, int rr) {
     int32_t next = x86_label_new(b);
     est(m, x86_rm_i(b, X86_test_i32, x86_omem(scratch(m, MS_BITS)), 1 << j));
     est(m, x86_jcc(b, X86_CC_E, next));
-    est(m, x86_r_rm(b, X86_vmovsd, x86_xmm(0), x86_omem(scratch(m, MS_X + 8 * j))));
-    if (m->p->nin > 1)
-      est(m, x86_r_rm(b, X86_vmovsd, x86_xmm(1), x86_omem(scratch(m, MS_Y + 8 * j))));
-    else
-      est(m, x86_r_v_rm(b, X86_vxorpd, x86_xmm(1), x86_xmm(1), x86_oreg(x86_xmm(1))));
+    X86Reg x0 = x86_xmm(0), x1 = x86_xmm(1);
+    if (z == 8) { /* esc(x, y) on doubles */
+      est(m, x86_r_rm(b, X86_vmovsd, x0, x86_omem(scratch(m, MS_X + 8 * j))));
+      if (m->p->nin > 1) est(m, x86_r_rm(b, X86_vmovsd, x1, x86_omem(scratch(m, MS_Y + 8 * j))));
+    } else { /* float lanes: esc((double)x, (double)y), rounded to float */
+      est(m, x86_r_v_rm(b, X86_vxorpd, x0, x0, x86_oreg(x0)));
+      est(m, x86_r_v_rm(b, X86_vcvtss2sd, x0, x0, x86_omem(scratch(m, MS_X + 4 * j))));
+      if (m->p->nin > 1) {
+        est(m, x86_r_v_rm(b, X86_vxorpd, x1, x1, x86_oreg(x1)));
+        est(m, x86_r_v_rm(b, X86_vcvtss2sd, x1, x1, x86_omem(scratch(m, MS_Y + 4 * j))));
+      }
+    }
+    if (m->p->nin < 2) est(m, x86_r_v_rm(b, X86_vxorpd, x1, x1, x86_oreg(x1)));
     est(m, x86_rm(b, X86_call, x86_omem(x86_mem_label(J->pool_label, foff))));
-    est(m, x86_rm_r(b, X86_vmovsd_st, x86_omem(scratch(m, MS_RES + 8 * j)), x86_xmm(0)));
+    if (z == 8) {
+      est(m, x86_rm_r(b, X86_vmovsd_st, x86_omem(scratch(m, MS_RES + 8 * j)), x0));
+    } else {
+      est(m, x86_r_v_rm(b, X86_vcvtsd2ss, x0, x0, x86_oreg(x0)));
+      est(m, x86_rm_r(b, X86_vmovss_st, x86_omem(scratch(m, MS_RES + 4 * j)), x0));
+    }
     est(m, x86_label_bind(b, next));
   }
   restore_all(m);
-  jit_load(J, vr(m, rr), scratch(m, MS_RES), m->vb, 8);
+  jit_load(J, vr(m, rr), scratch(m, MS_RES), m->vb, z);
   est(m, x86_label_bind(b, skip));
 }
 
@@ -618,7 +645,7 @@ static int run_prog(Em *m, const int *usable, int xr, int yr, bool xborrow, bool
     const MathStep *s = &p->steps[i];
     if (s->op == MOP_K || s->op == MOP_KB) {
       m->is_const[s->d] = true;
-      m->kbits[s->d] = s->op == MOP_K ? dbits(s->k) : s->bits;
+      m->kbits[s->d] = s->op == MOP_K ? kbits(m, s->k) : s->bits;
     } else if (s->op == MOP_MOV) {
       m->alias[s->d] = (uint8_t)root(m, s->a);
     }
@@ -681,9 +708,11 @@ void jit_math_emit(Jit *J, const LInst *in, X86Reg d, const X86Reg *a) {
     jit_math_ok(J, in);
     return;
   }
-  m.vb = J->vbytes;
   m.e = J->enc == JE_EVEX ? ME_EVEX : ME_VEX;
   m.w = prog_lanebits(m.p) == 64 ? MW_64 : MW_32;
+  /* double lanes fill the register; float lanes run at the float value's width (an xmm of 4
+   * on AVX2 when the plan also has float64 values) */
+  m.vb = m.w == MW_64 ? J->vbytes : J->L * 4;
   m.nr = J->isa == X86_ISA_AVX512 ? 32 : 16;
   if (J->enc == JE_LEG) {
     jit_math_ok(J, in);
