@@ -69,8 +69,10 @@ static inline __attribute__((always_inline)) float m_horner32(float a, const flo
 #define M64_SQRT(a, b, c) sqrt(a)
 #define M64_FMA(a, b, c) fma((a), (b), (c))
 #define M64_FNMA(a, b, c) fma(-(a), (b), (c))
-#define M64_MAX(a, b, c) ((a) > (b) ? (a) : (b))
-#define M64_MIN(a, b, c) ((a) < (b) ? (a) : (b))
+/* MAX/MIN as a masked bit select: the same lane results as (a) > (b) ? (a) : (b), but gcc turns
+ * that spelling of two clamps in a row into compound predicates (9 instructions instead of 4) */
+#define M64_MAX(a, b, c) md(mb(b) ^ ((mb(a) ^ mb(b)) & -(uint64_t)((a) > (b))))
+#define M64_MIN(a, b, c) md(mb(b) ^ ((mb(a) ^ mb(b)) & -(uint64_t)((a) < (b))))
 #define M64_CLT(a, b, c) md((a) < (b) ? ~(uint64_t)0 : 0)
 #define M64_CLE(a, b, c) md((a) <= (b) ? ~(uint64_t)0 : 0)
 #define M64_CEQ(a, b, c) md((a) == (b) ? ~(uint64_t)0 : 0)
@@ -96,8 +98,8 @@ static inline __attribute__((always_inline)) float m_horner32(float a, const flo
 #define M32_SQRT(a, b, c) sqrtf(a)
 #define M32_FMA(a, b, c) fmaf((a), (b), (c))
 #define M32_FNMA(a, b, c) fmaf(-(a), (b), (c))
-#define M32_MAX(a, b, c) ((a) > (b) ? (a) : (b))
-#define M32_MIN(a, b, c) ((a) < (b) ? (a) : (b))
+#define M32_MAX(a, b, c) mf32(mb32(b) ^ ((mb32(a) ^ mb32(b)) & -(uint32_t)((a) > (b))))
+#define M32_MIN(a, b, c) mf32(mb32(b) ^ ((mb32(a) ^ mb32(b)) & -(uint32_t)((a) < (b))))
 #define M32_CLT(a, b, c) mf32((a) < (b) ? ~(uint32_t)0 : 0)
 #define M32_CLE(a, b, c) mf32((a) <= (b) ? ~(uint32_t)0 : 0)
 #define M32_CEQ(a, b, c) mf32((a) == (b) ? ~(uint32_t)0 : 0)
