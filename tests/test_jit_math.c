@@ -272,12 +272,62 @@ static void test_chains(void) {
   }
 }
 
+/* Mixed lane widths (a float32 value in an xmm on AVX2 beside float64 ones), a stride-0 operand
+ * (the math op on an invariant, once in the prologue), and many pinned invariants around a long
+ * program (the program spills). */
+static void test_shapes(void) {
+  TPlan t;
+  tp_init(&t);
+  int sa = tp_operand(&t, F32, false), sb = tp_operand(&t, F64, false), so = tp_operand(&t, F64, true);
+  int so2 = tp_operand(&t, F32, true);
+  int a = tp_load(&t, sa), b = tp_load(&t, sb);
+  int e = tp_op(&t, OP_exp, F32, 1, a, -1, -1);
+  int s = tp_op(&t, OP_sin, F64, 1, b, -1, -1);
+  tp_store(&t, so, tp_op(&t, OP_add, F64, 2, tp_op(&t, OP_cast, F64, 1, e, -1, -1), s, -1));
+  tp_store(&t, so2, tp_op(&t, OP_tan, F32, 1, tp_op(&t, OP_log1p, F32, 1, a, -1, -1), -1, -1));
+  msizes(&t, "f64(exp(a32)) + sin(b64), tan(log1p(a32))", true);
+  for (int di = 0; di < 2; di++) {
+    BudDType dt = di ? F64 : F32;
+    char name[96];
+    /* sin(k) with k a stride-0 operand, cos(a) * it */
+    tp_init(&t);
+    sa = tp_operand(&t, dt, false);
+    int sk = tp_operand(&t, dt, false);
+    so = tp_operand(&t, dt, true);
+    a = tp_load(&t, sa);
+    int k = tp_load(&t, sk);
+    tp_store(&t, so, tp_op(&t, OP_mul, dt, 2, tp_op(&t, OP_sin, dt, 1, k, -1, -1),
+                           tp_op(&t, OP_cos, dt, 1, a, -1, -1), -1));
+    uint8_t lay[3] = {LAYOUT_CONTIG, LAYOUT_BCAST, LAYOUT_CONTIG};
+    snprintf(name, sizeof name, "sin(k bcast) * cos(a) (%s)", dtype_info(dt)->name);
+    for (int64_t n = 0; n < 40; n++) {
+      /* the broadcast operand: element 0 of a filled buffer (jit_diff.h's diff_plan) */
+      diff_plan(&t, name, n, 0, (int)(n & 1), lay, NULL, true);
+    }
+    /* 10 invariants pinned around tan(a): the program runs in the registers left */
+    tp_init(&t);
+    sa = tp_operand(&t, dt, false);
+    so = tp_operand(&t, dt, true);
+    a = tp_load(&t, sa);
+    int acc = tp_op(&t, OP_tan, dt, 1, a, -1, -1);
+    for (int i = 0; i < 10; i++) {
+      int c = tp_const(&t, dt, 1.0 + i * 0.125, 0);
+      acc = tp_op(&t, OP_fma, dt, 3, acc, c, tp_op(&t, OP_mul, dt, 2, a, c, -1));
+    }
+    acc = tp_op(&t, OP_add, dt, 2, acc, tp_op(&t, OP_log, dt, 1, acc, -1, -1), -1);
+    tp_store(&t, so, acc);
+    snprintf(name, sizeof name, "tan(a) in 10 pinned invariants (%s)", dtype_info(dt)->name);
+    msizes(&t, name, true);
+  }
+}
+
 int main(void) {
   diff_init("test_jit_math");
   test_rows();
   if (g_nisa == 0) return check_done("test_jit_math");
   test_each_fn();
   test_chains();
+  test_shapes();
   printf("test_jit_math: %lld elements compared\n", (long long)g_checked);
   rt_codemem_destroy(&g_cm);
   return check_done("test_jit_math");
