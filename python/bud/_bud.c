@@ -271,7 +271,8 @@ static PyObject *mod_stats(PyObject *self, PyObject *unused) {
       dict_set_u64(d, "compile_ns", s.compile_ns) || dict_set_u64(d, "code_bytes", s.code_bytes) ||
       dict_set_u64(d, "program_cache_hits", s.program_cache_hits) ||
       dict_set_u64(d, "program_cache_misses", s.program_cache_misses) ||
-      dict_set_u64(d, "serial_fallbacks", s.serial_fallbacks)) {
+      dict_set_u64(d, "serial_fallbacks", s.serial_fallbacks) ||
+      dict_set_u64(d, "lean_runs", s.lean_runs)) {
     Py_DECREF(d);
     return NULL;
   }

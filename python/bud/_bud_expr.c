@@ -23,6 +23,26 @@ typedef struct CacheEntry {
   ProgRef *ref;
 } CacheEntry;
 
+/* The last call's signature when it can repeat on the lean path: every operand a numpy array of
+ * ndim >= 1, aligned, C-contiguous, native byte order (the descr is the builtin one), out= given
+ * or not, with the program's prepared call lean. A call that matches it skips the operand
+ * conversion, the key and the cache search: a few pointer and shape compares, then
+ * bud_call_run (which checks everything again and falls back to the general path itself). */
+typedef struct FastSlot {
+  PyCtx *pc;                /* NULL: empty */
+  ProgRef *ref;             /* one reference */
+  int casting;
+  bool has_out;
+  PyArray_Descr *out_descr; /* one reference (has_out) */
+  int out_ndim;
+  npy_intp out_shape[BUD_MAX_DIMS];
+  BudDType out_dt;
+  BudDType dt[BUD_MAX_OPERANDS];
+  PyArray_Descr *descr[BUD_MAX_OPERANDS]; /* one reference each */
+  int ndim[BUD_MAX_OPERANDS];
+  npy_intp shape[BUD_MAX_OPERANDS][BUD_MAX_DIMS];
+} FastSlot;
+
 typedef struct PyExpr {
   PyObject_HEAD
   vectorcallfunc vectorcall;
@@ -37,6 +57,7 @@ typedef struct PyExpr {
   bool is_expression;  /* a single expression (so a result cast can wrap it) */
   int next_victim;     /* round-robin replacement */
   CacheEntry cache[PY_EXPR_NCACHE];
+  FastSlot *fast;      /* malloc'd on first use */
 } PyExpr;
 
 /* One expression, no statements: no ';', no line break before trailing space, no '=' at
@@ -108,7 +129,19 @@ static PyObject *expr_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
   return (PyObject *)self;
 }
 
+static void fast_clear(PyExpr *self) {
+  FastSlot *f = self->fast;
+  if (!f || !f->pc) return;
+  for (int i = 0; i < self->nnames; i++) Py_CLEAR(f->descr[i]);
+  Py_CLEAR(f->out_descr);
+  ProgRef *r = f->ref;
+  f->ref = NULL;
+  f->pc = NULL;
+  if (r) py_prog_decref(r);
+}
+
 static void expr_clear_cache(PyExpr *self) {
+  fast_clear(self);
   for (int i = 0; i < PY_EXPR_NCACHE; i++) {
     CacheEntry *e = &self->cache[i];
     if (e->ref) py_prog_decref(e->ref);
@@ -121,6 +154,7 @@ static void expr_clear_cache(PyExpr *self) {
 
 static void expr_dealloc(PyExpr *self) {
   expr_clear_cache(self);
+  free(self->fast);
   free(self->source);
   Py_XDECREF(self->src_obj);
   Py_XDECREF(self->names);
@@ -320,11 +354,149 @@ static bool want_fortran(int order, const PyArg *args, int n, int out_ndim) {
   return any;
 }
 
+/* ---- the lean repeat of the last call ------------------------------------------------------- */
+
+#define FAST_FLAGS (NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED)
+
+/* o is a numpy array with descr d, this shape and these flags: fills *a (a view of it). */
+static bool fast_arr(PyObject *o, PyArray_Descr *d, BudDType dt, int ndim, const npy_intp *shape,
+                     int flags, BudArray *a) {
+  if (!PyArray_Check(o)) return false;
+  PyArrayObject *arr = (PyArrayObject *)o;
+  if (PyArray_DESCR(arr) != d || PyArray_NDIM(arr) != ndim ||
+      (PyArray_FLAGS(arr) & flags) != flags)
+    return false;
+  const npy_intp *dims = PyArray_DIMS(arr), *st = PyArray_STRIDES(arr);
+  for (int k = 0; k < ndim; k++) {
+    if (dims[k] != shape[k]) return false;
+    a->shape[k] = dims[k];
+    a->strides[k] = st[k];
+  }
+  a->data = PyArray_DATA(arr);
+  a->dtype = dt;
+  a->ndim = ndim;
+  a->owner = NULL;
+  return true;
+}
+
+/* Whether o is a numpy array the slot can describe: ndim >= 1, the flags, and NumPy's builtin
+ * descr of its type (so the descr pointer identifies dtype and byte order). */
+static bool fast_describable(PyObject *o, int flags) {
+  if (!PyArray_Check(o)) return false;
+  PyArrayObject *arr = (PyArrayObject *)o;
+  if (PyArray_NDIM(arr) < 1 || PyArray_NDIM(arr) > BUD_MAX_DIMS ||
+      (PyArray_FLAGS(arr) & flags) != flags || !PyArray_ISNOTSWAPPED(arr))
+    return false;
+  PyArray_Descr *d = PyArray_DESCR(arr), *b = PyArray_DescrFromType(d->type_num);
+  if (!b) {
+    PyErr_Clear();
+    return false;
+  }
+  Py_DECREF(b);
+  return b == d;
+}
+
+static void fast_fill(PyExpr *self, PyCtx *pc, PyObject *const *objs, const PyArg *args,
+                      PyObject *out, const BudArray *outa, int casting, int order, ProgRef *r) {
+  int n = self->nnames;
+  if (order == PY_ORDER_F || !r->call || !bud_call_is_lean(r->call) ||
+      (!out && r->noutputs != 1))
+    return;
+  for (int i = 0; i < n; i++)
+    if (args[i].keep || !fast_describable(objs[i], FAST_FLAGS)) return;
+  if (out) {
+    if (!fast_describable(out, FAST_FLAGS | NPY_ARRAY_WRITEABLE) || r->noutputs != 1 ||
+        outa->ndim != r->out_ndim[0])
+      return;
+    for (int d = 0; d < outa->ndim; d++)
+      if (outa->shape[d] != r->out_shape[0][d]) return;
+  }
+  fast_clear(self);
+  if (!self->fast && !(self->fast = calloc(1, sizeof *self->fast))) return;
+  FastSlot *f = self->fast;
+  for (int i = 0; i < n; i++) {
+    PyArrayObject *arr = (PyArrayObject *)objs[i];
+    f->descr[i] = PyArray_DESCR(arr);
+    Py_INCREF(f->descr[i]);
+    f->dt[i] = args[i].arr->dtype;
+    f->ndim[i] = PyArray_NDIM(arr);
+    memcpy(f->shape[i], PyArray_DIMS(arr), sizeof(npy_intp) * (size_t)f->ndim[i]);
+  }
+  f->has_out = out != NULL;
+  if (out) {
+    PyArrayObject *arr = (PyArrayObject *)out;
+    f->out_descr = PyArray_DESCR(arr);
+    Py_INCREF(f->out_descr);
+    f->out_dt = outa->dtype;
+    f->out_ndim = PyArray_NDIM(arr);
+    memcpy(f->out_shape, PyArray_DIMS(arr), sizeof(npy_intp) * (size_t)f->out_ndim);
+  }
+  f->casting = casting;
+  f->ref = r;
+  r->refs++;
+  f->pc = pc;
+}
+
+static BudStatus run_call(PyCtx *pc, ProgRef *r, int n, const BudArray *ins, BudArray *outs) {
+  BudStatus st;
+  if (r->work >= PY_GIL_RELEASE_MIN) {
+    Py_BEGIN_ALLOW_THREADS
+    st = bud_call_run(pc->ctx, r->call, n, ins, r->noutputs, outs);
+    Py_END_ALLOW_THREADS
+  } else {
+    st = bud_call_run(pc->ctx, r->call, n, ins, r->noutputs, outs);
+  }
+  return st;
+}
+
+/* The call again if it matches the slot: *hit tells; the result, or NULL with an exception. */
+static PyObject *fast_run(PyExpr *self, PyCtx *pc, PyObject *const *objs, PyObject *out,
+                          int casting, int order, bool *hit) {
+  FastSlot *f = self->fast;
+  *hit = false;
+  if (!f || f->pc != pc || f->casting != casting || f->has_out != (out != NULL) ||
+      order == PY_ORDER_F)
+    return NULL;
+  int n = self->nnames;
+  BudArray ins[BUD_MAX_OPERANDS], outs[1];
+  for (int i = 0; i < n; i++)
+    if (!fast_arr(objs[i], f->descr[i], f->dt[i], f->ndim[i], f->shape[i], FAST_FLAGS, &ins[i]))
+      return NULL;
+  ProgRef *r = f->ref;
+  PyObject *res;
+  if (out) {
+    if (!fast_arr(out, f->out_descr, f->out_dt, f->out_ndim, f->out_shape,
+                  FAST_FLAGS | NPY_ARRAY_WRITEABLE, &outs[0]))
+      return NULL;
+    res = out;
+    Py_INCREF(res);
+  } else {
+    res = py_new_result(r->out_dt[0], r->out_ndim[0], r->out_shape[0], false, &outs[0]);
+  }
+  *hit = true;
+  if (!res) return NULL;
+  r->refs++;
+  BudStatus st = run_call(pc, r, n, ins, outs);
+  if (st != BUD_OK) {
+    py_raise(pc->ctx, st);
+    py_prog_decref(r);
+    Py_DECREF(res);
+    return NULL;
+  }
+  py_prog_decref(r);
+  if (!out && self->scalar_result && r->out_ndim[0] == 0)
+    res = PyArray_Return((PyArrayObject *)res);
+  return res;
+}
+
 /* Runs self on the operand objects objs[0..nnames). out may be NULL. */
 static PyObject *expr_run(PyExpr *self, PyObject *const *objs, PyObject *out, int casting,
                           int order) {
   PyCtx *pc = py_ctx_get();
   if (!pc) return NULL;
+  bool hit;
+  PyObject *fast = fast_run(self, pc, objs, out, casting, order, &hit);
+  if (hit) return fast;
   int n = self->nnames;
   PyArg args[BUD_MAX_OPERANDS];
   PyArg outa;
@@ -352,15 +524,33 @@ static PyObject *expr_run(PyExpr *self, PyObject *const *objs, PyObject *out, in
     if (!r) goto done;
     if (cache_insert(self, key, nk, r) < 0) goto done;
   }
+  bool bcast_out = false; /* the result goes to a temporary, then broadcast into out */
   if (has_out) {
     bool same = outs[0].ndim == r->out_ndim[0];
     for (int d = 0; same && d < outs[0].ndim; d++) same = outs[0].shape[d] == r->out_shape[0][d];
     if (!same) {
-      char a[256], b[256];
-      format_shape(a, sizeof a, outs[0].ndim, outs[0].shape);
-      format_shape(b, sizeof b, r->out_ndim[0], r->out_shape[0]);
-      PyErr_Format(PyExc_ValueError, "out: shape %s does not match the result's shape %s", a, b);
-      goto done;
+      /* NumPy's rule: out's shape must be the broadcast of the result's and its own */
+      int on = outs[0].ndim, rn = r->out_ndim[0];
+      bool ok = rn <= on && PyArray_Check(out);
+      for (int d = 0; ok && d < rn; d++) {
+        int64_t rd = r->out_shape[0][rn - 1 - d], od = outs[0].shape[on - 1 - d];
+        ok = rd == od || rd == 1;
+      }
+      if (!ok) {
+        char a[256], b[256];
+        format_shape(a, sizeof a, outs[0].ndim, outs[0].shape);
+        format_shape(b, sizeof b, r->out_ndim[0], r->out_shape[0]);
+        PyErr_Format(PyExc_ValueError,
+                     "out: non-broadcastable output operand with shape %s doesn't match the "
+                     "result's shape %s (out= must have the result's shape or one it broadcasts "
+                     "to)%s",
+                     a, b, PyArray_Check(out) ? "" : "; out is not a numpy array");
+        goto done;
+      }
+      res_objs[0] = py_new_result(r->out_dt[0], rn, r->out_shape[0], false, &outs[0]);
+      if (!res_objs[0]) goto done;
+      nres = 1;
+      bcast_out = true;
     }
   } else {
     bool fortran = want_fortran(order, args, n, r->out_ndim[0]);
@@ -370,19 +560,19 @@ static PyObject *expr_run(PyExpr *self, PyObject *const *objs, PyObject *out, in
       if (!res_objs[nres]) goto done;
     }
   }
-  BudStatus st;
-  if (r->work >= PY_GIL_RELEASE_MIN) {
-    Py_BEGIN_ALLOW_THREADS
-    st = bud_call_run(pc->ctx, r->call, n, ins, r->noutputs, outs);
-    Py_END_ALLOW_THREADS
-  } else {
-    st = bud_call_run(pc->ctx, r->call, n, ins, r->noutputs, outs);
-  }
+  BudStatus st = run_call(pc, r, n, ins, outs);
   if (st != BUD_OK) {
     py_raise(pc->ctx, st);
     goto done;
   }
-  if (has_out) {
+  if (!bcast_out)
+    fast_fill(self, pc, objs, args, has_out ? out : NULL, has_out ? &outs[0] : NULL, casting,
+              order, r);
+  if (bcast_out) {
+    if (PyArray_CopyInto((PyArrayObject *)out, (PyArrayObject *)res_objs[0]) < 0) goto done;
+    Py_INCREF(out);
+    result = out;
+  } else if (has_out) {
     Py_INCREF(out);
     result = out;
   } else if (nres == 1) {
