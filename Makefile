@@ -90,7 +90,7 @@ check:
 	tools/test-all.sh
 
 # The suites that run threads, under ThreadSanitizer: make MODE=tsan tsan-test
-TSAN_TESTS := $(B)/tests/test_pool $(B)/tests/test_exec_threads $(B)/tests/test_api
+TSAN_TESTS := $(B)/tests/test_pool $(B)/tests/test_exec_threads $(B)/tests/test_exec_fusion $(B)/tests/test_api
 tsan-test: $(TSAN_TESTS)
 	@set -e; for t in $(TSAN_TESTS); do TSAN_OPTIONS=halt_on_error=1 $$t | tail -n 1; done
 

@@ -91,6 +91,7 @@ typedef struct BudStats {
   uint64_t program_cache_misses; /* bud_eval compiled a new program */
   uint64_t serial_fallbacks;     /* parallel runs done on one thread: threads could not start */
   uint64_t lean_runs;            /* bud_call_run calls that took the lean path (no bud_run) */
+  uint64_t parallel_batches;     /* horizontal batches of small groups run as one parallel job */
 } BudStats;
 
 /* ---- context ---------------------------------------------------------------------------- */

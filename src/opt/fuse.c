@@ -24,7 +24,10 @@
  *                 one pass computes t, stores it and sums it);
  *               - an element-wise graph output without users joins the most recent fused group
  *                 iterating over its shape (horizontal: y = a+b; z = a-b is one loop);
- *               - otherwise it starts a group of its own, and `why` says which rule kept it out.
+ *               - otherwise it starts a group of its own, and `why` says which rule kept it out;
+ *               - afterwards, a group that only finishes one group's reductions (element-wise
+ *                 over their result shape, reading nothing else computed) joins that group as
+ *                 its epilogue (fuse_epilogues: sum(a*b) + 1 is one group).
  *               Without the two merges (reductions, shared nodes) a joined node has every user in
  *               its group, so edges leave a group only from the node that started it, which has
  *               the group's largest id: the group graph is acyclic. A merge is made only when
@@ -259,6 +262,74 @@ static int32_t fuse_place(FuseState *s, const int32_t *group, int32_t id, const 
   return fuse_new_group(s, &n->shape, true);
 }
 
+/* Reduction epilogues: a fused group E without reductions whose nodes read only constants, graph
+ * inputs, nodes of E and the reduction results of one group G, and whose iteration shape is the
+ * shape of G's results (every reduction of G has the same axis and operand, so the same result
+ * shape), joins G: it becomes G's epilogue, run once on the finished results in the same call
+ * (sum(a*b) + 1, sum(a)/n*2, max(a) - min(a)). plan lowering tells the epilogue apart: its nodes
+ * are the group's element-wise nodes that depend on a reduction of the group. No cycle: every
+ * edge into E came from G, so a path from the merged group back to it existed before, through E.
+ * Returns how many groups were merged; they are left empty (fuse_compact drops them). */
+static int fuse_epilogues(FuseState *s, int32_t *group, const char **why) {
+  const IrGraph *g = s->g;
+  int32_t ng = s->ngroups;
+  int32_t *host = s->mark; /* per group: the G it may join, -1 unknown, -2 refused */
+  int merged = 0;
+  bool *dep = calloc((size_t)g->nnodes + 1, sizeof *dep); /* node depends on a reduction */
+  if (!dep) return 0; /* an optimisation only: without memory, no epilogues */
+  for (int32_t h = 0; h < ng; h++) host[h] = s->groups[h].is_fused && !s->groups[h].has_reduce ? -1 : -2;
+  for (int32_t id = 0; id < g->nnodes; id++) {
+    int32_t e = group[id];
+    if (e < 0 || host[e] == -2) continue;
+    const IrNode *n = &g->nodes[id];
+    for (int k = 0; k < n->nin && host[e] != -2; k++) {
+      int32_t x = n->in[k], gx = group[x];
+      const IrNode *xn = &g->nodes[x];
+      if (xn->op == OP_const || xn->op == OP_input) continue;
+      if (gx == e) {
+        dep[id] = dep[id] || dep[x];
+        continue;
+      }
+      if (!op_is_reduction(xn->op) || !shape_eq(&xn->shape, &s->groups[e].iter) ||
+          (host[e] >= 0 && host[e] != gx))
+        host[e] = -2;
+      else
+        host[e] = gx, dep[id] = true;
+    }
+    /* every node of an epilogue works on the reductions (plan lowering relies on it: a node
+     * that does not, exp(b) for a 0-d input b, would run once per element of the pass) */
+    if (!dep[id]) host[e] = -2;
+  }
+  free(dep);
+  for (int32_t id = 0; id < g->nnodes; id++) {
+    int32_t e = group[id];
+    if (e < 0 || host[e] < 0) continue;
+    group[id] = host[e];
+    if (why) why[id] = "reduction epilogue: runs once on the finished reductions, in their group";
+  }
+  for (int32_t h = 0; h < ng; h++) merged += host[h] >= 0;
+  for (int32_t h = 0; h < ng; h++) s->mark[h] = 0;
+  s->stamp = 0;
+  return merged;
+}
+
+/* Drops empty groups (merged away), keeping the others' relative numbering. */
+static void fuse_compact(FuseState *s, int32_t *group) {
+  const IrGraph *g = s->g;
+  int32_t *newid = s->stack, ng = 0;
+  for (int32_t h = 0; h < s->ngroups; h++) newid[h] = -1;
+  for (int32_t id = 0; id < g->nnodes; id++)
+    if (group[id] >= 0) newid[group[id]] = 0;
+  for (int32_t h = 0; h < s->ngroups; h++)
+    if (newid[h] == 0) {
+      newid[h] = ng;
+      s->groups[ng++] = s->groups[h];
+    }
+  for (int32_t id = 0; id < g->nnodes; id++)
+    if (group[id] >= 0) group[id] = newid[group[id]];
+  s->ngroups = ng;
+}
+
 /* Renumbers groups in execution order: Kahn's algorithm, taking among the ready groups the one
  * whose largest node id is smallest (so the order follows the source where it can). */
 static BudStatus fuse_order(BudContext *ctx, FuseState *s, int32_t *group) {
@@ -338,6 +409,7 @@ static BudStatus fuse_run(BudContext *ctx, const IrGraph *g, int32_t *group, int
     if (group[id] >= 0) fuse_add_edges(&s, group, id);
     if (why) why[id] = reason;
   }
+  if (allow_merge && fuse_epilogues(&s, group, why) > 0) fuse_compact(&s, group);
   st = fuse_order(ctx, &s, group);
   *has_cycle = s.has_cycle;
   if (st == BUD_OK) *ngroups = s.ngroups;

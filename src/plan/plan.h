@@ -133,6 +133,7 @@ typedef enum GroupKind {
 } GroupKind;
 
 enum { GROUP_SCRATCH_SLOTS = 8 };
+enum { PLAN_MAX_BATCH = 64 }; /* members of one horizontal batch, at most */
 
 typedef struct Group {
   GroupKind kind;
@@ -151,9 +152,18 @@ typedef struct Group {
   struct VmScratch *scratch[GROUP_SCRATCH_SLOTS];
   /* added for issue 4 (helper-11), additive: horizontal batch. Consecutive groups with the same
    * batch number (>= 0) are small and independent (none reads what another of the batch
-   * writes): an executor may run them in one call or one parallel region; running them one
-   * after another, as today, is also correct. -1: not batched. */
+   * writes): the executor runs them in one parallel job (see batch_threads) or one after
+   * another; both give the same results. -1: not batched. */
   int32_t batch;
+  /* On every member of a batch: the threads the batch runs on (1: one after another on the
+   * caller; k > 1: one parallel job, this member run whole by thread batch_lane), chosen by the
+   * cost model (program.c, prog_batch_lanes). */
+  int16_t batch_threads, batch_lane;
+  /* Reduction epilogue (issue 4): element-wise work on this group's finished reductions (the
+   * `+ 1` of sum(a*b) + 1), lowered as a plan of its own over the results' shape and run right
+   * after the reductions are combined, in the same rt_run_fused call. NULL: none. Allocated in
+   * the program's arena; its kernel and scratch belong to it (batch -1, epilogue NULL). */
+  struct Group *epilogue;
 } Group;
 
 struct BudProgram {

@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+enum { PROG_MAX_BATCH = PLAN_MAX_BATCH, PROG_BATCH_LANES = 8 };
+
 typedef struct ProgBuild {
   BudContext *ctx;
   const IrGraph *g;
@@ -32,6 +34,10 @@ typedef struct ProgBuild {
   PlanCost *costs;        /* per group (fused groups only) */
   int64_t temp_bytes, temp_bytes_unshared;
   int32_t *temp_writer, *temp_last_reader; /* per buffer (temps only) */
+  double *batch_serial_us, *batch_par_us; /* per first member of a batch (explain) */
+  int32_t *group_epi;   /* scratch: group[] with a group's epilogue nodes relabelled */
+  bool *after_reduce;   /* scratch: node depends on a reduction of its own group */
+  bool *epi_of;         /* node is in its group's epilogue (explain) */
 } ProgBuild;
 
 static int32_t prog_add_buffer(ProgBuild *b, BufKind kind, BudDType dt, const Shape *shape,
@@ -105,15 +111,65 @@ static BudStatus prog_group(ProgBuild *b, int32_t gid, Group *grp) {
     return BUD_OK;
   }
   grp->kind = GROUP_FUSED;
-  return plan_lower(b->ctx, &b->prog->arena, g, b->group, gid, b->buf_of_node, &grp->plan);
+  grp->batch = -1;
+  /* the epilogue (fuse.c's fuse_epilogues): element-wise nodes that depend on a reduction of the
+   * group; lowered apart, under a group number no real group has */
+  int32_t epi = b->ngroups + gid;
+  bool has_epi = false;
+  for (int32_t id = 0; id < g->nnodes; id++) {
+    const IrNode *n = &g->nodes[id];
+    b->group_epi[id] = b->group[id];
+    b->after_reduce[id] = false;
+    if (b->group[id] == gid) b->epi_of[id] = false;
+    if (b->group[id] != gid || op_is_reduction(n->op)) continue;
+    for (int k = 0; k < n->nin; k++) {
+      int32_t x = n->in[k];
+      if (b->group[x] == gid && (op_is_reduction(g->nodes[x].op) || b->after_reduce[x]))
+        b->after_reduce[id] = true;
+    }
+    if (b->after_reduce[id]) b->group_epi[id] = epi, has_epi = true;
+    b->epi_of[id] = b->after_reduce[id];
+  }
+  BudStatus st = plan_lower(b->ctx, &b->prog->arena, g, b->group_epi, gid, b->buf_of_node,
+                            &grp->plan);
+  if (st != BUD_OK || !has_epi) return st;
+  Group *e = arena_alloc(&b->prog->arena, sizeof *e);
+  if (!e) return bud_fail(b->ctx, BUD_ERR_NOMEM, "out of memory building a program");
+  memset(e, 0, sizeof *e);
+  e->kind = GROUP_FUSED;
+  e->node = -1;
+  e->in_buf[0] = e->in_buf[1] = e->out_buf = -1;
+  e->batch = -1;
+  grp->epilogue = e;
+  return plan_lower(b->ctx, &b->prog->arena, g, b->group_epi, epi, b->buf_of_node, &e->plan);
 }
 
-/* Does group grp read buffer buf? */
+static bool prog_plan_reads(const Plan *p, int32_t buf) {
+  for (int k = 0; k < p->noperands; k++)
+    if (!p->operands[k].is_output && p->operands[k].buffer == buf) return true;
+  return false;
+}
+
+static bool prog_plan_writes(const Plan *p, int32_t buf) {
+  for (int k = 0; k < p->noperands; k++)
+    if (p->operands[k].is_output && p->operands[k].buffer == buf) return true;
+  for (int r = 0; r < p->nreduces; r++)
+    if (p->reduces[r].buffer == buf) return true;
+  return false;
+}
+
+/* Does group grp (its epilogue included) write buffer buf? */
+static bool prog_group_writes(const Group *grp, int32_t buf) {
+  if (grp->kind != GROUP_FUSED) return grp->out_buf == buf;
+  return prog_plan_writes(&grp->plan, buf) ||
+         (grp->epilogue && prog_plan_writes(&grp->epilogue->plan, buf));
+}
+
+/* Does group grp (its epilogue included) read buffer buf? */
 static bool prog_group_reads(const Group *grp, int32_t buf) {
   if (grp->kind != GROUP_FUSED) return grp->in_buf[0] == buf || grp->in_buf[1] == buf;
-  for (int k = 0; k < grp->plan.noperands; k++)
-    if (!grp->plan.operands[k].is_output && grp->plan.operands[k].buffer == buf) return true;
-  return false;
+  return prog_plan_reads(&grp->plan, buf) ||
+         (grp->epilogue && prog_plan_reads(&grp->epilogue->plan, buf));
 }
 
 static int64_t prog_buffer_bytes(const Buffer *bf) {
@@ -189,11 +245,59 @@ static void prog_costs(ProgBuild *b) {
     }
     rt_cost_plan(m, isa, &grp->plan, prog->buffers, reread, &b->costs[gi]);
     rt_cost_apply(&b->costs[gi], &grp->plan);
+    if (grp->epilogue) { /* tiny as a rule; priced for its schedule, added to the group's time */
+      Plan *ep = &grp->epilogue->plan;
+      bool ereread = false;
+      for (int k = 0; k < ep->noperands && !ereread; k++)
+        for (int gj = gi + 1; ep->operands[k].is_output && gj < prog->ngroups && !ereread; gj++)
+          ereread = prog_group_reads(&prog->groups[gj], ep->operands[k].buffer);
+      PlanCost ec;
+      rt_cost_plan(m, isa, ep, prog->buffers, ereread, &ec);
+      rt_cost_apply(&ec, ep);
+      b->costs[gi].t_us += ec.t_us;
+    }
   }
 }
 
+/* Threads for the batch of groups [gi, gj): members go to lanes (threads) longest predicted
+ * time first, each to the least loaded lane (ties: the lower lane), deterministic. The batch
+ * runs as one parallel job on k lanes when that is predicted faster than one after another:
+ * max lane time + the machine's wake-up cost (the cost model's term for one more thread)
+ * < the sum. Sets batch_threads and batch_lane on every member; b->batch_us[.] for explain. */
+static void prog_batch_lanes(ProgBuild *b, int gi, int gj) {
+  BudProgram *prog = b->prog;
+  const RtMachine *m = rt_machine();
+  int k = m->nthreads < 1 ? 1 : m->nthreads > PROG_BATCH_LANES ? PROG_BATCH_LANES : m->nthreads;
+  if (k > gj - gi) k = gj - gi;
+  double load[PROG_BATCH_LANES] = {0}, sum = 0;
+  bool taken[PROG_MAX_BATCH] = {false};
+  for (int h = gi; h < gj; h++) sum += b->costs[h].t_us;
+  for (int done = 0; done < gj - gi; done++) {
+    int best = -1;
+    for (int h = gi; h < gj; h++)
+      if (!taken[h - gi] && (best < 0 || b->costs[h].t_us > b->costs[best].t_us)) best = h;
+    int lane = 0;
+    for (int l = 1; l < k; l++)
+      if (load[l] < load[lane]) lane = l;
+    taken[best - gi] = true;
+    load[lane] += b->costs[best].t_us;
+    prog->groups[best].batch_lane = (int16_t)lane;
+  }
+  double par = 0;
+  for (int l = 0; l < k; l++) par = load[l] > par ? load[l] : par;
+  par += m->wake_us;
+  int threads = k > 1 && par < sum ? k : 1;
+  for (int h = gi; h < gj; h++) {
+    prog->groups[h].batch_threads = (int16_t)threads;
+    if (threads == 1) prog->groups[h].batch_lane = 0;
+  }
+  b->batch_serial_us[gi] = sum;
+  b->batch_par_us[gi] = par;
+}
+
 /* Horizontal batches: runs of consecutive fused groups, each small (serial and predicted under
- * PROG_BATCH_US) and none reading a buffer an earlier member writes. */
+ * PROG_BATCH_US), at most PROG_MAX_BATCH, none reading or writing a buffer an earlier member
+ * writes. The executor runs a batch as one parallel job when batch_threads > 1. */
 #define PROG_BATCH_US 20.0
 static void prog_batches(ProgBuild *b) {
   BudProgram *prog = b->prog;
@@ -203,20 +307,20 @@ static void prog_batches(ProgBuild *b) {
     int gj = gi;
     while (gj < prog->ngroups) {
       const Group *grp = &prog->groups[gj];
-      if (grp->kind != GROUP_FUSED || b->costs[gj].nthreads > 1 || b->costs[gj].t_us > PROG_BATCH_US)
+      if (grp->kind != GROUP_FUSED || b->costs[gj].nthreads > 1 ||
+          b->costs[gj].t_us > PROG_BATCH_US || gj - gi >= PROG_MAX_BATCH)
         break;
       bool dep = false;
-      for (int h = gi; h < gj && !dep; h++) {
-        const Plan *ph = &prog->groups[h].plan;
-        for (int k = 0; k < ph->noperands && !dep; k++)
-          dep = ph->operands[k].is_output && prog_group_reads(grp, ph->operands[k].buffer);
-        for (int r = 0; r < ph->nreduces && !dep; r++) dep = prog_group_reads(grp, ph->reduces[r].buffer);
-      }
+      for (int h = gi; h < gj && !dep; h++)
+        for (int bi = 0; bi < prog->nbuffers && !dep; bi++)
+          dep = prog_group_writes(&prog->groups[h], bi) &&
+                (prog_group_reads(grp, bi) || prog_group_writes(grp, bi));
       if (dep) break;
       gj++;
     }
     if (gj - gi >= 2) {
       for (int h = gi; h < gj; h++) prog->groups[h].batch = nbatch;
+      prog_batch_lanes(b, gi, gj);
       nbatch++;
       gi = gj;
     } else {
@@ -237,9 +341,17 @@ static void prog_explain_costs(const ProgBuild *b, StrBuf *sb) {
       gi++;
       continue;
     }
+    int first = gi;
     sb_printf(sb, "horizontal batch %d: groups", (int)bt);
-    for (; gi < prog->ngroups && prog->groups[gi].batch == bt; gi++) sb_printf(sb, " %d", gi);
-    sb_puts(sb, " (small and independent: may run as one call)\n");
+    for (; gi < prog->ngroups && prog->groups[gi].batch == bt; gi++)
+      sb_printf(sb, " %d (lane %d)", gi, (int)prog->groups[gi].batch_lane);
+    const Group *g0 = &prog->groups[first];
+    if (g0->batch_threads > 1)
+      sb_printf(sb, ": one parallel job on %d threads, predicted %.2f us (one after another %.2f us)\n",
+                (int)g0->batch_threads, b->batch_par_us[first], b->batch_serial_us[first]);
+    else
+      sb_printf(sb, ": one after another on the caller, predicted %.2f us (in parallel %.2f us "
+                "with the wake-up)\n", b->batch_serial_us[first], b->batch_par_us[first]);
   }
   sb_puts(sb, "== buffers ==\n");
   int ntemp = 0;
@@ -306,15 +418,24 @@ static void prog_explain(const ProgBuild *b, StrBuf *sb) {
       sb_puts(sb, "\n  writes:");
       prog_explain_buffer(b, sb, grp->out_buf);
     } else {
-      for (int k = 0; k < grp->plan.noperands; k++)
-        if (!grp->plan.operands[k].is_output)
-          prog_explain_buffer(b, sb, grp->plan.operands[k].buffer);
+      const Plan *pl[2] = {&grp->plan, grp->epilogue ? &grp->epilogue->plan : NULL};
+      for (int j = 0; j < 2 && pl[j]; j++)
+        for (int k = 0; k < pl[j]->noperands; k++)
+          if (!pl[j]->operands[k].is_output && (j == 0 || !prog_plan_writes(pl[0], pl[j]->operands[k].buffer)))
+            prog_explain_buffer(b, sb, pl[j]->operands[k].buffer);
       sb_puts(sb, "\n  writes:");
-      for (int k = 0; k < grp->plan.noperands; k++)
-        if (grp->plan.operands[k].is_output)
-          prog_explain_buffer(b, sb, grp->plan.operands[k].buffer);
-      for (int r = 0; r < grp->plan.nreduces; r++)
-        prog_explain_buffer(b, sb, grp->plan.reduces[r].buffer);
+      for (int j = 0; j < 2 && pl[j]; j++) {
+        for (int k = 0; k < pl[j]->noperands; k++)
+          if (pl[j]->operands[k].is_output) prog_explain_buffer(b, sb, pl[j]->operands[k].buffer);
+        for (int r = 0; r < pl[j]->nreduces; r++)
+          prog_explain_buffer(b, sb, pl[j]->reduces[r].buffer);
+      }
+      if (grp->epilogue) {
+        sb_puts(sb, "\n  epilogue (once on the finished reductions, same call):");
+        for (int32_t id = 0; id < g->nnodes; id++)
+          if (b->group[id] == gi && !op_is_reduction(g->nodes[id].op) && b->epi_of[id])
+            sb_printf(sb, " %%%d %s", (int)id, op_info(g->nodes[id].op)->name);
+      }
     }
     sb_puts(sb, "\n");
     for (int32_t id = 0; id < g->nnodes; id++)
@@ -326,6 +447,10 @@ static void prog_explain(const ProgBuild *b, StrBuf *sb) {
     if (prog->groups[gi].kind != GROUP_FUSED) continue;
     sb_printf(sb, "== plan %d ==\n", (int)gi);
     plan_print(&prog->groups[gi].plan, sb);
+    if (prog->groups[gi].epilogue) {
+      sb_printf(sb, "== plan %d epilogue ==\n", (int)gi);
+      plan_print(&prog->groups[gi].epilogue->plan, sb);
+    }
   }
 }
 
@@ -361,6 +486,11 @@ static BudStatus prog_build_once(BudContext *ctx, IrGraph *g, unsigned fuse_flag
   PROG_ALLOC(b.costs, nn + g->noutputs);
   PROG_ALLOC(b.temp_writer, g->ninputs + g->noutputs + nn);
   PROG_ALLOC(b.temp_last_reader, g->ninputs + g->noutputs + nn);
+  PROG_ALLOC(b.group_epi, nn);
+  PROG_ALLOC(b.after_reduce, nn);
+  PROG_ALLOC(b.epi_of, nn);
+  PROG_ALLOC(b.batch_serial_us, nn + g->noutputs);
+  PROG_ALLOC(b.batch_par_us, nn + g->noutputs);
   BudStatus st = ok ? BUD_OK : bud_fail(ctx, BUD_ERR_NOMEM, "out of memory building a program");
   if (st == BUD_OK) st = opt_fuse_why(ctx, g, b.group, &b.ngroups, b.why, fuse_flags);
   if (st == BUD_OK) {

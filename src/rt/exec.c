@@ -228,11 +228,12 @@ static bool rt_alias_safe(const BudProgram *prog, int32_t ib, int32_t ob) {
     const Group *g = &prog->groups[gi];
     bool reads = false, writes = false;
     if (g->kind == GROUP_FUSED) {
-      for (int s = 0; s < g->plan.noperands; s++) {
-        const PlanOperand *po = &g->plan.operands[s];
-        if (po->buffer == ib && !po->is_output) reads = true;
-        if (po->buffer == ob && po->is_output) writes = true;
-      }
+      for (const Group *h = g; h; h = h == g ? g->epilogue : NULL) /* the epilogue too */
+        for (int s = 0; s < h->plan.noperands; s++) {
+          const PlanOperand *po = &h->plan.operands[s];
+          if (po->buffer == ib && !po->is_output) reads = true;
+          if (po->buffer == ob && po->is_output) writes = true;
+        }
     } else {
       reads = g->in_buf[0] == ib || g->in_buf[1] == ib;
       writes = g->kind == GROUP_COPY && g->out_buf == ob;
@@ -402,6 +403,15 @@ BudStatus rt_run_program(BudContext *ctx, BudProgram *prog, const BudArray *inpu
   if (st == BUD_OK) st = rt_prepare(&rs, inputs, outputs, allocated);
   for (int gi = 0; st == BUD_OK && gi < prog->ngroups; gi++) {
     Group *g = &prog->groups[gi];
+    int nb = 1; /* a horizontal batch: its consecutive members at once */
+    while (g->kind == GROUP_FUSED && g->batch >= 0 && gi + nb < prog->ngroups &&
+           prog->groups[gi + nb].batch == g->batch)
+      nb++;
+    if (nb > 1) {
+      st = rt_run_batch(&rs, g, nb);
+      gi += nb - 1;
+      continue;
+    }
     switch (g->kind) {
     case GROUP_FUSED: st = rt_run_fused(&rs, g); break;
     case GROUP_DOT: st = rt_run_dot(&rs, g); break;

@@ -16,7 +16,13 @@
  * Scratch reuse: VM scratch is kept in the Group between runs (Group.scratch, one slot per chunk
  * number), taken with an atomic exchange and given back with a compare-exchange, so concurrent
  * runs of one program (from different contexts) never share one; the loser of a race allocates
- * and frees its own. Entry points: rt_run_fused, rt_program_release, rt_threads_free.
+ * and frees its own.
+ *
+ * Horizontal batches (rt_run_batch): consecutive small independent groups (Group.batch) run as
+ * ONE pool job when the cost model chose it (Group.batch_threads > 1): lane c runs, whole and
+ * serially, the members placed on it (Group.batch_lane), in program order; kernels are fetched on
+ * the caller first. Each member computes exactly what it computes alone on one thread.
+ * Entry points: rt_run_fused, rt_run_batch, rt_program_release, rt_threads_free.
  */
 #include "rt/exec_int.h"
 #include "rt/kernel.h"
@@ -79,10 +85,10 @@ static const char *rt_reduce_name(Op op) {
 
 /* Strides of every operand over the iteration shape, in loop order (the reduced axis last),
  * then drops size-1 dims and merges adjacent dims that every operand walks uniformly. */
-static BudStatus rt_row_loop(RunState *rs, const Plan *p, int axis, RowLoop *L) {
+static BudStatus rt_row_loop(BudContext *ctx, RunState *rs, const Plan *p, int axis, RowLoop *L) {
   int nd = p->iter.ndim, nops = p->noperands + p->nreduces;
   if (nops > RT_MAXOP)
-    return bud_fail(rs->ctx, BUD_ERR_LIMIT, "a fused group has %d operands (at most %d)", nops,
+    return bud_fail(ctx, BUD_ERR_LIMIT, "a fused group has %d operands (at most %d)", nops,
                     RT_MAXOP);
   int perm[BUD_MAX_DIMS], np = 0;
   for (int d = 0; d < nd; d++)
@@ -96,20 +102,20 @@ static BudStatus rt_row_loop(RunState *rs, const Plan *p, int axis, RowLoop *L) 
       const PlanOperand *po = &p->operands[s];
       v = &rs->views[po->buffer];
       if (v->dtype != (BudDType)po->dtype || v->ndim > nd)
-        return bud_fail(rs->ctx, BUD_ERR_INTERNAL, "plan operand %d does not match its buffer", s);
+        return bud_fail(ctx, BUD_ERR_INTERNAL, "plan operand %d does not match its buffer", s);
       for (int d = 0; d < nd; d++) {
         int od = d - (nd - v->ndim);
         if (od < 0 || v->shape[od] == 1) full[d] = 0;
         else if (v->shape[od] == p->iter.dim[d]) full[d] = v->strides[od];
         else
-          return bud_fail(rs->ctx, BUD_ERR_INTERNAL, "plan operand %d does not broadcast", s);
+          return bud_fail(ctx, BUD_ERR_INTERNAL, "plan operand %d does not broadcast", s);
       }
     } else {
       const PlanReduce *r = &p->reduces[s - p->noperands];
       v = &rs->views[r->buffer];
       if (v->dtype != (BudDType)r->out_dtype ||
           (axis >= 0 ? v->ndim != nd - 1 : rt_view_size(v) != 1))
-        return bud_fail(rs->ctx, BUD_ERR_INTERNAL, "reduction %d does not match its buffer",
+        return bud_fail(ctx, BUD_ERR_INTERNAL, "reduction %d does not match its buffer",
                         s - p->noperands);
       for (int d = 0; d < nd; d++)
         full[d] = axis < 0 || d == axis ? 0 : v->strides[d < axis ? d : d - 1];
@@ -170,12 +176,18 @@ static void rt_scratch_give(Group *grp, int c, VmScratch *s) {
   vm_scratch_free(s); /* another run refilled the slot meanwhile */
 }
 
+static void rt_group_release(Group *grp) {
+  rt_kernel_release(grp);
+  for (int c = 0; c < GROUP_SCRATCH_SLOTS; c++)
+    vm_scratch_free(__atomic_exchange_n(&grp->scratch[c], NULL, __ATOMIC_ACQUIRE));
+}
+
 void rt_program_release(BudProgram *prog) {
   if (!prog || !prog->groups) return;
-  for (int gi = 0; gi < prog->ngroups; gi++) rt_kernel_release(&prog->groups[gi]);
-  for (int gi = 0; gi < prog->ngroups; gi++)
-    for (int c = 0; c < GROUP_SCRATCH_SLOTS; c++)
-      vm_scratch_free(__atomic_exchange_n(&prog->groups[gi].scratch[c], NULL, __ATOMIC_ACQUIRE));
+  for (int gi = 0; gi < prog->ngroups; gi++) {
+    rt_group_release(&prog->groups[gi]);
+    if (prog->groups[gi].epilogue) rt_group_release(prog->groups[gi].epilogue);
+  }
 }
 
 void rt_threads_free(BudContext *ctx) {
@@ -368,14 +380,35 @@ static void rt_flat_bounds(const Plan *p, const RowLoop *L, int64_t nrows, int64
   }
 }
 
-BudStatus rt_run_fused(RunState *rs, Group *grp) {
-  BudContext *ctx = rs->ctx;
-  const Plan *p = &grp->plan;
+/* How a group runs inside a horizontal batch (rt_run_batch): on context cx (the caller's or a
+ * lane's shadow), serially, with kernels fetched beforehand on the caller (the kernel cache is
+ * the caller context's alone). NULL: a run of its own on rs->ctx. */
+typedef struct FusedOpts {
+  BudContext *cx;
+  BudKernelFn fn, epi_fn;
+} FusedOpts;
+
+/* The iteration's axis (normalised; -1 for none or all) or an error. */
+static BudStatus rt_fused_axis(BudContext *ctx, const Plan *p, int *axis_out) {
   int axis = p->reduce_axis;
   if (axis != PLAN_NO_REDUCE && axis != BUD_AXIS_ALL && axis < 0) axis += p->iter.ndim;
   if (axis != PLAN_NO_REDUCE && axis != BUD_AXIS_ALL && (axis < 0 || axis >= p->iter.ndim))
     return bud_fail(ctx, BUD_ERR_INTERNAL, "plan reduces axis %d of a %d-d iteration",
                     p->reduce_axis, p->iter.ndim);
+  *axis_out = axis;
+  return BUD_OK;
+}
+
+static BudStatus rt_fused_run(RunState *rs, Group *grp, const FusedOpts *o);
+
+BudStatus rt_run_fused(RunState *rs, Group *grp) { return rt_fused_run(rs, grp, NULL); }
+
+static BudStatus rt_fused_run(RunState *rs, Group *grp, const FusedOpts *o) {
+  BudContext *ctx = o ? o->cx : rs->ctx;
+  const Plan *p = &grp->plan;
+  int axis;
+  BudStatus st = rt_fused_axis(ctx, p, &axis);
+  if (st != BUD_OK) return st;
   int ax = axis >= 0 ? axis : -1;
   int64_t total = 1, outer = 1; /* elements iterated; result elements of an axis reduction */
   for (int d = 0; d < p->iter.ndim; d++) {
@@ -395,15 +428,14 @@ BudStatus rt_run_fused(RunState *rs, Group *grp) {
                       rt_reduce_name(op));
   }
   RowLoop L;
-  BudStatus st = rt_row_loop(rs, p, ax, &L);
-  if (st != BUD_OK) return st;
+  if ((st = rt_row_loop(ctx, rs, p, ax, &L)) != BUD_OK) return st;
   int64_t inner = L.dims[L.nd - 1], nrows = 1;
   for (int k = 0; k < L.nd - 1; k++) nrows *= L.dims[k];
   if (ax < 0 && total == 0) nrows = 0; /* element-wise or full reduction of nothing */
 
   int64_t inner_st[RT_MAXOP];
   for (int s = 0; s < p->noperands; s++) inner_st[s] = L.st[s][L.nd - 1];
-  BudKernelFn fn = rt_group_kernel(ctx, grp, inner_st);
+  BudKernelFn fn = o ? o->fn : rt_group_kernel(ctx, grp, inner_st);
 
   /* An axis reduction with several result rows splits by rows; anything else by flat ranges,
    * reductions then finishing once after their partials are combined. */
@@ -413,7 +445,7 @@ BudStatus rt_run_fused(RunState *rs, Group *grp) {
   int64_t elem_work = rt_elem_work(p, &L, &min_size);
   int64_t q = RT_CHUNK_ALIGN / min_size;
   int64_t units = by_rows ? nrows : nrows * inner;
-  int n = rt_nchunks(ctx, p, nrows * inner, elem_work, units, by_rows ? 1 : q);
+  int n = o ? 1 : rt_nchunks(ctx, p, nrows * inner, elem_work, units, by_rows ? 1 : q);
 
   int64_t bound[RT_MAX_THREADS + 1];
   BudStatus chunk_st[RT_MAX_THREADS];
@@ -464,6 +496,95 @@ BudStatus rt_run_fused(RunState *rs, Group *grp) {
   }
   if (!fn && nrows > 0) ctx->stats.kernels_vm++;
   if (acc != acc_s) free(acc);
+  free(shadow);
+  /* the reduction epilogue: its plan reads the results just written */
+  if (st == BUD_OK && grp->epilogue) {
+    FusedOpts eo = {ctx, o ? o->epi_fn : NULL, NULL};
+    st = rt_fused_run(rs, grp->epilogue, o ? &eo : NULL);
+  }
+  return st;
+}
+
+/* ---- horizontal batches ---------------------------------------------------------------------- */
+
+/* The kernel of grp for this run's layouts, fetched on the caller (NULL: the VM). */
+static BudStatus rt_fused_kernel_of(RunState *rs, Group *grp, BudKernelFn *fn) {
+  const Plan *p = &grp->plan;
+  int axis;
+  RowLoop L;
+  BudStatus st = rt_fused_axis(rs->ctx, p, &axis);
+  if (st == BUD_OK) st = rt_row_loop(rs->ctx, rs, p, axis >= 0 ? axis : -1, &L);
+  if (st != BUD_OK) return st;
+  int64_t inner_st[RT_MAXOP];
+  for (int s = 0; s < p->noperands; s++) inner_st[s] = L.st[s][L.nd - 1];
+  *fn = rt_group_kernel(rs->ctx, grp, inner_st);
+  return BUD_OK;
+}
+
+typedef struct BatchRun {
+  RunState *rs;
+  Group *groups; /* the batch's members */
+  int count;
+  const int *lane;           /* per member */
+  const BudKernelFn *fn, *epi_fn;
+  BudStatus *st;             /* per member */
+  BudContext *shadow;        /* per lane: lane c > 0 runs on shadow[c] */
+} BatchRun;
+
+static void rt_batch_lane(void *arg, int c, int nlanes) {
+  BatchRun *br = arg;
+  BUD_UNUSED(nlanes);
+  BudContext *cx = c == 0 ? br->rs->ctx : &br->shadow[c];
+  for (int h = 0; h < br->count; h++) {
+    if (br->lane[h] != c) continue;
+    FusedOpts o = {cx, br->fn[h], br->epi_fn[h]};
+    br->st[h] = rt_fused_run(br->rs, &br->groups[h], &o);
+    if (br->st[h] != BUD_OK) break; /* this lane's later members do not run */
+  }
+}
+
+BudStatus rt_run_batch(RunState *rs, Group *groups, int count) {
+  BudContext *ctx = rs->ctx;
+  if (ctx->nthreads <= 0) ctx->nthreads = rt_default_threads();
+  /* the cost model's choice; the test knob par_min_bytes forces the parallel job */
+  int k = ctx->par_min_bytes > 0 ? count : groups[0].batch_threads;
+  bool forced = ctx->par_min_bytes > 0 && groups[0].batch_threads <= 1;
+  if (k > ctx->nthreads) k = ctx->nthreads;
+  if (k > PLAN_MAX_BATCH) k = PLAN_MAX_BATCH;
+  BudStatus st = BUD_OK;
+  if (k <= 1 || count < 2 || count > PLAN_MAX_BATCH) {
+    for (int h = 0; h < count && st == BUD_OK; h++) st = rt_fused_run(rs, &groups[h], NULL);
+    return st;
+  }
+  int lane[PLAN_MAX_BATCH];
+  BudKernelFn fn[PLAN_MAX_BATCH], epi_fn[PLAN_MAX_BATCH];
+  BudStatus mst[PLAN_MAX_BATCH];
+  for (int h = 0; h < count && st == BUD_OK; h++) {
+    lane[h] = forced ? h % k : groups[h].batch_lane % k;
+    mst[h] = BUD_OK;
+    epi_fn[h] = NULL;
+    st = rt_fused_kernel_of(rs, &groups[h], &fn[h]);
+    if (st == BUD_OK && groups[h].epilogue)
+      st = rt_fused_kernel_of(rs, groups[h].epilogue, &epi_fn[h]);
+  }
+  if (st != BUD_OK) return st;
+  BudContext *shadow = calloc((size_t)k, sizeof *shadow);
+  if (!shadow) return bud_fail(ctx, BUD_ERR_NOMEM, "out of memory starting threads");
+  BatchRun br = {rs, groups, count, lane, fn, epi_fn, mst, shadow};
+  if (!ctx->pool) ctx->pool = rt_pool_new(ctx->nthreads);
+  if (ctx->pool && rt_pool_size(ctx->pool) >= k) {
+    if (rt_pool_run(ctx->pool, k, rt_batch_lane, &br) != BUD_OK) ctx->stats.serial_fallbacks++;
+  } else {
+    for (int c = 0; c < k; c++) rt_batch_lane(&br, c, k);
+    ctx->stats.serial_fallbacks++;
+  }
+  ctx->stats.parallel_batches++;
+  for (int c = 1; c < k; c++) ctx->stats.kernels_vm += shadow[c].stats.kernels_vm;
+  /* the first error in group order (a lane stops at its first: later members may not have run,
+   * and the run fails anyway) */
+  for (int h = 0; h < count && st == BUD_OK; h++)
+    if (mst[h] != BUD_OK)
+      st = lane[h] == 0 ? mst[h] : bud_fail(ctx, mst[h], "%s", shadow[lane[h]].errmsg);
   free(shadow);
   return st;
 }

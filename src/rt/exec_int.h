@@ -34,5 +34,9 @@ static inline int64_t rt_view_size(const View *v) { return rt_shape_size(v->ndim
 
 /* Runs one GROUP_FUSED group over rs's views (exec_fused.c). */
 BudStatus rt_run_fused(RunState *rs, Group *grp);
+/* Runs the horizontal batch groups[0..count) (consecutive members of one Group.batch): one
+ * parallel job when the program chose it (batch_threads > 1, or the par_min_bytes test knob),
+ * else one group after another (exec_fused.c). */
+BudStatus rt_run_batch(RunState *rs, Group *groups, int count);
 
 #endif
