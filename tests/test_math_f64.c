@@ -173,7 +173,8 @@ static void test_fn(MathFn fn, long n) {
 int main(int argc, char **argv) {
   long n = MT_SAN ? 20000 : 1000000;
   if (argc > 1) n = atol(argv[1]);
-  static const MathFn fns[] = {MATH_tanh, MATH_sinh, MATH_cosh, MATH_sigmoid};
+  static const MathFn fns[] = {MATH_tanh,    MATH_sinh,    MATH_cosh,    MATH_sigmoid,
+                               MATH_arcsinh, MATH_arccosh, MATH_arctanh, MATH_pow};
   for (size_t i = 0; i < BUD_ARRAY_LEN(fns); i++) {
     if (argc > 2) {
       int want = 0;

@@ -541,3 +541,51 @@ MP_MID(sigmoid_f64, sigmoid, BUD_FLOAT64, 1)
 #undef MP_PHASE
 MP_END(sigmoid_f64, sigmoid, BUD_FLOAT64, 1)
 #undef MP_NAME
+
+#define MP_NAME arcsinh_f64
+MP_BEGIN(arcsinh_f64, arcsinh, BUD_FLOAT64, 1)
+#define MP_PHASE 1
+#include "math/p_arcsinh_f64.def"
+#undef MP_PHASE
+MP_MID(arcsinh_f64, arcsinh, BUD_FLOAT64, 1)
+#define MP_PHASE 2
+#include "math/p_arcsinh_f64.def"
+#undef MP_PHASE
+MP_END(arcsinh_f64, arcsinh, BUD_FLOAT64, 1)
+#undef MP_NAME
+
+#define MP_NAME arccosh_f64
+MP_BEGIN(arccosh_f64, arccosh, BUD_FLOAT64, 1)
+#define MP_PHASE 1
+#include "math/p_arccosh_f64.def"
+#undef MP_PHASE
+MP_MID(arccosh_f64, arccosh, BUD_FLOAT64, 1)
+#define MP_PHASE 2
+#include "math/p_arccosh_f64.def"
+#undef MP_PHASE
+MP_END(arccosh_f64, arccosh, BUD_FLOAT64, 1)
+#undef MP_NAME
+
+#define MP_NAME arctanh_f64
+MP_BEGIN(arctanh_f64, arctanh, BUD_FLOAT64, 1)
+#define MP_PHASE 1
+#include "math/p_arctanh_f64.def"
+#undef MP_PHASE
+MP_MID(arctanh_f64, arctanh, BUD_FLOAT64, 1)
+#define MP_PHASE 2
+#include "math/p_arctanh_f64.def"
+#undef MP_PHASE
+MP_END(arctanh_f64, arctanh, BUD_FLOAT64, 1)
+#undef MP_NAME
+
+#define MP_NAME pow_f64
+MP_BEGIN(pow_f64, pow, BUD_FLOAT64, 2)
+#define MP_PHASE 1
+#include "math/p_pow_f64.def"
+#undef MP_PHASE
+MP_MID(pow_f64, pow, BUD_FLOAT64, 2)
+#define MP_PHASE 2
+#include "math/p_pow_f64.def"
+#undef MP_PHASE
+MP_END(pow_f64, pow, BUD_FLOAT64, 2)
+#undef MP_NAME
