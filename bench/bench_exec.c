@@ -8,7 +8,11 @@
  *           advice (Schedule.nthreads); "bud_split" overrides it with the executor's own
  *           threshold (ctx->par_min_bytes), to show what the chunked executor does on 2 threads;
  *   stream  the machine's streaming limits on 1 and 2 threads: a copy (memcpy of 16M floats) and
- *           a triad a = b + s*c with non-temporal stores.
+ *           a triad a = b + s*c with non-temporal stores;
+ *   math    `exp(a)*sin(b) + log1p(c)` at 1M float32 on 1 and 2 threads: "c" calls libm's expf,
+ *           sinf, log1pf per element (what a C programmer writes), "bud" is the default path (the
+ *           JIT with the math programs inline), "bud_vm" / "bud_avx2" force the VM / the AVX2 path
+ *           on a context of their own (ctx->isa), all in the same run.
  * Inputs come from bud_array_alloc (2 MiB aligned, huge pages). Times are medians of BENCH_RUNS
  * runs after a warm-up; GB/s counts each array read or written once.
  * Usage: bench_exec [runs]   (make bench; build/release-gcc/bench/bench_exec)
@@ -48,7 +52,14 @@ typedef struct CJob {
   double partial[RT_MAX_THREADS];
 } CJob;
 
-enum { C_AXPBY, C_MULADD, C_SQRT, C_DOT, C_COPY, C_TRIAD_NT };
+enum { C_AXPBY, C_MULADD, C_SQRT, C_DOT, C_COPY, C_TRIAD_NT, C_MATH };
+
+/* o = exp(a)*sin(b) + log1p(c) with libm, element by element */
+static void __attribute__((noinline)) c_math(float *restrict o, const float *restrict a,
+                                             const float *restrict b, const float *restrict c,
+                                             int64_t n) {
+  for (int64_t i = 0; i < n; i++) o[i] = expf(a[i]) * sinf(b[i]) + log1pf(c[i]);
+}
 
 /* 16 float partial sums (one vector), so -O3 vectorises without fast-math */
 static double __attribute__((noinline)) c_dot(const float *restrict a, const float *restrict b,
@@ -98,6 +109,7 @@ static void c_chunk(void *arg, int c, int nchunks) {
   case C_DOT: j->partial[c] = c_dot(j->a + lo, j->b + lo, m); break;
   case C_COPY: c_copy(j->o + lo, j->a + lo, m); break;
   case C_TRIAD_NT: c_triad_nt(j->o + lo, j->a + lo, j->b + lo, m); break;
+  case C_MATH: c_math(j->o + lo, j->a + lo, j->b + lo, j->c + lo, m); break;
   }
 }
 
@@ -233,6 +245,36 @@ static void bench_stream(RtPool *pool, int64_t n, BudArray *arr, BudArray *out) 
   }
 }
 
+/* exp(a)*sin(b) + log1p(c), float32, on 1 and 2 threads: C with libm, then Bud on the default
+ * path and on the VM and AVX2 paths forced per context. */
+static void bench_math(RtPool *pool, int64_t n, BudArray *arr, BudArray *out) {
+  static const char *expr = "exp(a)*sin(b) + log1p(c)";
+  static const struct { const char *impl; int isa; } paths[] = {
+      {"bud", -1}, {"bud_vm", 0 /* X86_ISA_VM */}, {"bud_avx2", 2 /* X86_ISA_AVX2 */}};
+  double bytes = (double)n * 4 * 4;
+  CJob j = {C_MATH, out->data, arr[0].data, arr[1].data, arr[2].data, NULL, NULL, n, {0}};
+  for (int t = 1; t <= 2; t++) {
+    double c_ms = time_c(pool, t, &j);
+    print_line("math", expr, n, t, "c", c_ms, bytes, 0);
+    for (size_t k = 0; k < sizeof paths / sizeof paths[0]; k++) {
+      BudContext *ctx = bud_context_new();
+      if (!ctx) exit(1);
+      ctx->isa = paths[k].isa;
+      BudInput in[3] = {{"a", &arr[0]}, {"b", &arr[1]}, {"c", &arr[2]}};
+      BudProgram *prog;
+      if (bud_compile(ctx, expr, 3, in, &prog) != BUD_OK) {
+        fprintf(stderr, "bench_exec: %s: %s\n", expr, bud_last_error(ctx));
+        exit(1);
+      }
+      bud_set_num_threads(ctx, t);
+      ctx->par_min_bytes = t > 1 ? 1024 * 1024 : 0; /* 2 threads: the executor's own split */
+      print_line("math", expr, n, t, paths[k].impl, time_bud(ctx, prog, 3, arr, out), bytes, c_ms);
+      bud_program_free(prog);
+      bud_context_free(ctx);
+    }
+  }
+}
+
 int main(int argc, char **argv) {
   if (argc > 1) bench_runs = atoi(argv[1]);
   if (bench_runs < 1) bench_runs = 1;
@@ -254,6 +296,7 @@ int main(int argc, char **argv) {
     bud_array_alloc(ctx, &out, BUD_FLOAT32, 1, &n);
     bench_stream(pool, n, arr, &out);
     bench_chains(ctx, pool, n, arr, &out);
+    if (s == 0) bench_math(pool, n, arr, &out);
     for (int i = 0; i < 5; i++) bud_array_free(&arr[i]);
     bud_array_free(&out);
   }

@@ -2,8 +2,12 @@
  * Bud's math_eval (the VM's C reading of the programs), glibc's scalar libm, glibc's libmvec AVX2
  * (_ZGVdN8v_expf, ...) and SLEEF's 1-ULP AVX2 functions (Sleef_expf8_u10avx2, ...), the last two
  * found with dlopen at run time (libmvec.so.1, libsleef.so.3; skipped with a note when missing).
- * One JSON line per (function, dtype), the median of 7 runs each. Run: build/.../bench/bench_math */
+ * One JSON line per (function, dtype), the median of 7 runs each. Then, for every function with a
+ * program, one "math_jit" line per JIT path this CPU runs (avx2, avx512): the JIT kernel out =
+ * fn(a[, b]) (the program inline, src/x86/jit_math.c) beside the VM's math_eval, measured
+ * alternately in the same run. Run: build/.../bench/bench_math [jit] ("jit": only those lines) */
 #define _GNU_SOURCE
+#include "../tests/jit_util.h"
 #include "math/math.h"
 
 #include <dlfcn.h>
@@ -24,6 +28,11 @@ static const char *const cname[MATH_FN_COUNT] = {
     [MATH_arctanh] = "atanh", [MATH_pow] = "pow",   [MATH_hypot] = "hypot", [MATH_cbrt] = "cbrt",
     [MATH_erf] = "erf",     [MATH_sigmoid] = NULL,
 };
+
+static int cmp_dbl(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
 
 static int cmp_u64(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -110,7 +119,77 @@ static void jnum(const char *key, double v) {
   else printf(", \"%s\": %.3f", key, v);
 }
 
-int main(void) {
+/* ---- the JIT lines ---- */
+
+typedef struct JitRun {
+  BudKernelFn fn;
+  BudKArgs args;
+} JitRun;
+
+static void run_jit(void *fp, int dbl, int nin, void *out, const void *a, const void *b, int n) {
+  (void)dbl, (void)nin, (void)out, (void)a, (void)b;
+  JitRun *j = fp;
+  j->fn(&j->args, 0, n);
+}
+
+static void bench_jit(RtCodeMem *cm, MathFn fn, int dbl, void *out, const void *a, const void *b) {
+  static const X86Isa isas[] = {X86_ISA_AVX2, X86_ISA_AVX512};
+  BudDType dt = dbl ? BUD_FLOAT64 : BUD_FLOAT32;
+  Op op = OP_COUNT;
+#define MFN(ID, o, nin_, f32, f64)                                                                \
+  if (fn == MATH_##ID) op = o;
+#include "math/fns.def"
+#undef MFN
+  if (op == OP_COUNT || !math_prog(fn, dt)) return;
+  int nin = math_fn_nin(fn);
+  TPlan t;
+  tp_init(&t);
+  int sa = tp_operand(&t, dt, false), sb = nin > 1 ? tp_operand(&t, dt, false) : -1;
+  int so = tp_operand(&t, dt, true);
+  int va = tp_load(&t, sa), vb = nin > 1 ? tp_load(&t, sb) : -1;
+  tp_store(&t, so, tp_op(&t, op, dt, nin, va, vb, -1));
+  for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++) {
+    if ((x86_cpu()->feat & x86_isa_needs(isas[i])) != x86_isa_needs(isas[i])) continue;
+    TKernel k;
+    char why[256];
+    uint64_t t0 = now_ns();
+    if (tk_compile(cm, &t.p, NULL, isas[i], &k, why, sizeof why) != 0) {
+      fprintf(stderr, "bench_math: %s %s on %s: %s\n", math_fn_name(fn), dbl ? "f64" : "f32",
+              x86_isa_name(isas[i]), why);
+      continue;
+    }
+    double us = (double)(now_ns() - t0) / 1e3;
+    JitRun j;
+    memset(&j, 0, sizeof j);
+    j.fn = k.fn;
+    int z = dbl ? 8 : 4;
+    j.args.ptr[sa] = (void *)a, j.args.stride[sa] = z;
+    if (nin > 1) j.args.ptr[sb] = (void *)b, j.args.stride[sb] = z;
+    j.args.ptr[so] = out, j.args.stride[so] = z;
+    /* alternate: VM, JIT, VM, JIT, ... medians of each */
+    double tv[3], tj[3];
+    for (int r = 0; r < 3; r++) {
+      tv[r] = timeit(run_bud, (void *)(intptr_t)(fn + 1), dbl, nin, out, a, b);
+      tj[r] = timeit(run_jit, &j, dbl, nin, out, a, b);
+    }
+    qsort(tv, 3, sizeof tv[0], cmp_dbl);
+    qsort(tj, 3, sizeof tj[0], cmp_dbl);
+    printf("{\"bench\": \"math_jit\", \"fn\": \"%s\", \"dtype\": \"%s\", \"n\": %d, "
+           "\"threads\": 1, \"isa\": \"%s\", \"lanebits\": %d, \"compile_us\": %.1f",
+           math_fn_name(fn), dbl ? "float64" : "float32", N, x86_isa_name(isas[i]),
+           math_prog(fn, dt)->lanebits, us);
+    jnum("jit_ns", tj[1]);
+    jnum("vm_ns", tv[1]);
+    printf(", \"vm_over_jit\": %.2f}\n", tv[1] / tj[1]);
+    fflush(stdout);
+    tk_free(cm, &k);
+  }
+}
+
+int main(int argc, char **argv) {
+  bool jit_only = argc > 1 && strcmp(argv[1], "jit") == 0;
+  RtCodeMem cm;
+  if (rt_codemem_init(&cm, 0) != RT_CODE_OK) return 1;
   void *mvec = dlopen("libmvec.so.1", RTLD_NOW);
   void *sleef = dlopen("libsleef.so.3", RTLD_NOW);
   if (!mvec) fprintf(stderr, "bench_math: libmvec.so.1 not found, skipping its column\n");
@@ -147,6 +226,10 @@ int main(void) {
       } else {
         pm = dbl ? (void *)math_sigmoid : (void *)math_sigmoidf;
       }
+      if (jit_only) {
+        bench_jit(&cm, fn, dbl, out, a, b);
+        continue;
+      }
       int has_prog = math_prog(fn, dbl ? BUD_FLOAT64 : BUD_FLOAT32) != NULL;
       double tb = timeit(run_bud, (void *)(intptr_t)(fn + 1), dbl, nin, out, a, b);
       double tm = timeit(run_libm, pm, dbl, nin, out, a, b);
@@ -161,8 +244,10 @@ int main(void) {
       jnum("sleef_u10_avx2_ns", ts);
       printf("}\n");
       fflush(stdout);
+      bench_jit(&cm, fn, dbl, out, a, b);
     }
   }
+  rt_codemem_destroy(&cm);
   bud_aligned_free(a);
   bud_aligned_free(b);
   bud_aligned_free(out);
