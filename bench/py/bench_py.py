@@ -5,9 +5,15 @@ of calls per implementation in turn, the median over batches reported). One JSON
 name, dtype, shape, threads, bud's compile µs, and for bud and every peer the median ns per call
 and GB/s (element-wise, counting every operand read and the result written) or GFLOP/s (dot).
 Results are checked against NumPy before timing ("ok"). Cases (issue 5): call overhead at n=16;
-ADD and DOT float32 at 16..16M; SCALE 2048x2048; the chains at 1M and 16M.
+ADD and DOT float32 at 16, 256, 4K, 64K, 1M, 16M; SCALE 2048x2048; the chains 2*a+3*b, a*b+c*d-e,
+sqrt(a*b+c), exp(a)*sin(b)+log1p(c), where(a>b, a*2, b-1) at 1M and 16M. Peers everywhere: NumPy
+(as people write it: a new result, temporaries), numexpr at 1 and 2 threads, Numba @njit into out=
+and @njit(parallel=True) (dot: numexpr's sum(a*b) and Numba reduction loops). ADD also has
+np.add(a, b, out=) ("numpy_out"). With --md a Markdown table, and a matplotlib chart (PNG: each
+implementation's speed relative to NumPy per case, log scale) at --chart or next to the table
+when matplotlib is importable; without it the bench says so and skips only the chart.
 
-    PYTHONPATH=python /usr/bin/python3 bench/py/bench_py.py [--quick] [--md table.md]
+    PYTHONPATH=python /usr/bin/python3 bench/py/bench_py.py [--quick] [--md table.md] [--chart c.png]
 """
 import argparse
 import json
@@ -126,13 +132,20 @@ def elementwise_case(name, expr, numba_body, arrays, dtype, budget):
         want = npf(*arrays)
     impls = {"bud": lambda: f(*arrays, out=out)}
     impls["numpy"] = lambda: npf(*arrays)
+    if expr in expr_np_out:
+        impls["numpy_out"] = lambda: expr_np_out[expr](*arrays, out)
     if ne is not None:
-        impls["numexpr_1t"] = ne_at(1, lambda: ne.evaluate(expr, local_dict=env, out=out))
-        impls["numexpr_2t"] = ne_at(2, lambda: ne.evaluate(expr, local_dict=env, out=out))
+        # numexpr computes float32 * a Python float in float64: same_kind lets it store float32
+        impls["numexpr_1t"] = ne_at(1, lambda: ne.evaluate(expr, local_dict=env, out=out,
+                                                          casting="same_kind"))
+        impls["numexpr_2t"] = ne_at(2, lambda: ne.evaluate(expr, local_dict=env, out=out,
+                                                          casting="same_kind"))
     k1, kp = numba_kernels(expr, numba_body, len(arrays))
-    if k1 is not None:
-        impls["numba_njit"] = lambda: k1(*arrays, out)
-        impls["numba_parallel"] = lambda: kp(*arrays, out)
+    if k1 is not None:  # Numba's loops are 1-D: 2-D operands go in flat (C-contiguous views)
+        flat = [x.reshape(-1) for x in arrays]
+        oflat = out.reshape(-1)
+        impls["numba_njit"] = lambda: k1(*flat, oflat)
+        impls["numba_parallel"] = lambda: kp(*flat, oflat)
 
     def check(r):
         got = out if r is None else r
@@ -143,6 +156,8 @@ def elementwise_case(name, expr, numba_body, arrays, dtype, budget):
                      compile_us=compile_us, budget=budget)
 
 
+# NumPy into out= where it is one call.
+expr_np_out = {"a+b": lambda a, b, out: np.add(a, b, out=out)}
 # NumPy peers: the plain NumPy expression (temporaries and a new result, as people write it).
 expr_np = {
     "a+b": lambda a, b: np.add(a, b),
@@ -194,11 +209,17 @@ def dot_case(n, budget):
     compile_us = first_call_us(lambda: f(a, b))
     want = np.dot(a.astype(np.float64), b.astype(np.float64))
     impls = {"bud": lambda: f(a, b), "numpy": lambda: np.dot(a, b)}
+    if ne is not None:
+        env = {"a": a, "b": b}
+        impls["numexpr_1t"] = ne_at(1, lambda: ne.evaluate("sum(a*b)", local_dict=env))
+        impls["numexpr_2t"] = ne_at(2, lambda: ne.evaluate("sum(a*b)", local_dict=env))
     if numba is not None:
         if "dot" not in _numba_cache:
-            _numba_cache["dot"] = numba.njit(fastmath=True)(_dot_loop)
-        k = _numba_cache["dot"]
+            _numba_cache["dot"] = (numba.njit(fastmath=True)(_dot_loop),
+                                   numba.njit(fastmath=True, parallel=True)(_dot_ploop))
+        k, kp = _numba_cache["dot"]
         impls["numba_njit"] = lambda: k(a, b)
+        impls["numba_parallel"] = lambda: kp(a, b)
     tol = 1e-3 * (np.sqrt(n) + 1)
     return case_line("dot", "float32", (n,), impls,
                      lambda r: abs(float(r) - want) <= tol * (1 + abs(want)),
@@ -212,10 +233,19 @@ def _dot_loop(a, b):
     return s
 
 
+def _dot_ploop(a, b):
+    s = np.float32(0)
+    for i in numba.prange(a.shape[0]):
+        s += a[i] * b[i]
+    return s
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes only, short budgets")
     ap.add_argument("--md", help="also write a Markdown table of median ns to this file")
+    ap.add_argument("--chart", help="write a PNG chart (speed relative to NumPy) to this file; "
+                    "default: next to --md, same name with .png")
     args = ap.parse_args()
     budget = 0.05 if args.quick else 0.3
     sizes = [16, 256, 4096, 65536] if args.quick else [16, 256, 4096, 65536, 1 << 20, 1 << 24]
@@ -230,8 +260,7 @@ def main():
         lines.append(dot_case(n, budget))
     side = 512 if args.quick else 2048
     m = rng.standard_normal((side, side)).astype(np.float32)
-    lines.append(elementwise_case("scale", "2.5*a", numba_body["2.5*a"], [m.reshape(-1)],
-                                  "float32", budget))
+    lines.append(elementwise_case("scale", "2.5*a", numba_body["2.5*a"], [m], "float32", budget))
     for n in chain_sizes:
         arrs = [rng.random(n).astype(np.float32) + 0.5 for _ in range(5)]
         for expr in ["2*a+3*b", "a*b+c*d-e", "sqrt(a*b+c)", "exp(a)*sin(b)+log1p(c)",
@@ -241,6 +270,52 @@ def main():
                                           "float32", budget))
     if args.md:
         write_md(args.md, lines)
+    chart = args.chart or (os.path.splitext(args.md)[0] + ".png" if args.md else None)
+    if chart:
+        write_chart(chart, lines)
+
+
+def write_chart(path, lines):
+    """Grouped bars: NumPy's median time / each implementation's, per case (log scale)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("bench_py: matplotlib is not importable: chart %s skipped" % path, file=sys.stderr)
+        return
+    impls = []
+    for ln in lines:
+        for k in ["bud"] + list(ln["peers"]):
+            if k not in impls and k != "numpy":
+                impls.append(k)
+    labels, ratios = [], {k: [] for k in impls}
+    for ln in lines:
+        ref = ln["peers"].get("numpy", {}).get("median_ns")
+        if not ref:
+            continue
+        labels.append("%s %s" % (ln["name"], "x".join(map(str, ln["shape"]))))
+        for k in impls:
+            r = ln["bud"] if k == "bud" else ln["peers"].get(k)
+            t = r.get("median_ns") if r else None
+            ratios[k].append(ref / t if t else float("nan"))
+    fig, ax = plt.subplots(figsize=(min(18, max(9, 0.5 * len(labels) + 3)), 6))
+    width = 0.8 / max(1, len(impls))
+    for j, k in enumerate(impls):
+        xs = [i + (j - (len(impls) - 1) / 2) * width for i in range(len(labels))]
+        ax.bar(xs, ratios[k], width, label=k)
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_yscale("log")
+    ax.set_ylabel("speed relative to NumPy (higher is faster)")
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=7)
+    ax.set_title("bud vs peers, float32, %s, %d threads" % (lines[0].get("isa"),
+                                                          lines[0].get("threads")))
+    ax.legend(fontsize=7, ncol=4)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    print("bench_py: chart written to %s" % path, file=sys.stderr)
 
 
 def write_md(path, lines):

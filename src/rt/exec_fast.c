@@ -18,9 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Upper bounds on exec_fused.c's per-element work (RT_OP_BYTES, RT_TRANSC_BYTES): a group whose
- * work stays under the executor's one-chunk threshold by these counts runs in one chunk there. */
-enum { LEAN_OP_BYTES = 64, LEAN_TEMP_MAX = 1 << 20 };
+/* exec_fused.c's per-element work (RT_OP_BYTES, RT_TRANSC_BYTES; every operand counted, which
+ * can only overstate it): a group under the executor's one-chunk threshold by this count runs in
+ * one chunk there. Element-wise results do not depend on the chunk count, so there this only
+ * keeps large runs parallel; groups with reductions (whose sums do depend on it) must stay a
+ * margin LEAN_RED_MARGIN below it, in case those constants change. */
+enum { LEAN_OP_BYTES = 2, LEAN_TRANSC_BYTES = 32, LEAN_RED_MARGIN = 4, LEAN_TEMP_MAX = 1 << 20 };
 #define LEAN_PAR_BYTES ((int64_t)1024 * 1024) /* exec_fused.c's RT_PAR_MIN_BYTES */
 
 typedef struct LeanGroup {
@@ -141,8 +144,9 @@ static bool lean_group(RtCall *c, Group *g, LeanGroup *lg) {
     lg->buf[p->noperands + r] = pr->buffer;
   }
   for (int i = 0; i < p->ninsts; i++)
-    if (p->insts[i].kind == LK_OP) w += LEAN_OP_BYTES;
-  lg->work = w;
+    if (p->insts[i].kind == LK_OP)
+      w += (op_info((Op)p->insts[i].op)->flags & F_TRANSC) ? LEAN_TRANSC_BYTES : LEAN_OP_BYTES;
+  lg->work = p->nreduces > 0 ? w * LEAN_RED_MARGIN : w;
   return true;
 }
 

@@ -92,7 +92,7 @@ def test_scalar_operands_keep_numpy_types():
 
 def test_reductions_and_dot_on_the_lean_path_match_the_general_path():
     rng = np.random.default_rng(1)
-    for n in (5, 64, 1000, 5000):
+    for n in (5, 64, 1000, 5000, 30000, 300000):
         a = rng.standard_normal(n).astype(np.float32)
         b = rng.standard_normal(n).astype(np.float32)
         for src in ("sum(a * b)", "dot(a, b)", "max(a - b)"):
