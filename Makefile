@@ -77,10 +77,12 @@ $(B)/examples/%: examples/%.c $(B)/libbud.a include/bud.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libbud.a $(LDFLAGS) $(LDLIBS)
 
-# Benchmarks: the library as built, plus the reference C loops at -O3 -march=native.
+# Benchmarks: the library as built, plus the reference C loops at -O3 -march=native; the 2-thread
+# C peers are OpenMP loops (BENCH_OMP= builds them on the runtime's pool instead).
+BENCH_OMP ?= -fopenmp
 $(B)/bench/%: bench/%.c $(B)/libbud.a $(HDRS) $(BENCH_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) -O3 -march=native -o $@ $< $(B)/libbud.a $(LDLIBS)
+	$(CC) $(BASEFLAGS) -O3 -march=native $(BENCH_OMP) -o $@ $< $(B)/libbud.a $(LDLIBS)
 bench: $(BENCH_BIN)
 
 test: all

@@ -1,18 +1,23 @@
 /* bench_exec.c — benchmark (not a test) of the executor, all in one run, one JSON line per case:
  *   small   `a + b` at n = 16, 256, 4096 float32 through bud_run (output given): median ns/call
  *           (the fixed cost of a call: checks, views, scratch, dispatch);
- *   chains  `2*a + 3*b`, `a*b + c*d - e`, `sqrt(a*b + c)`, `sum(a*b)` at 1M and 16M float32 on
- *           1 and 2 threads through bud_run (outputs given), against the same loops in plain C
- *           (-O3 -march=native; 2 threads: static halves on pthreads via the runtime's pool, the
- *           schedule OpenMP's `parallel for` would use). "bud" follows the cost model's thread
- *           advice (Schedule.nthreads); "bud_split" overrides it with the executor's own
- *           threshold (ctx->par_min_bytes), to show what the chunked executor does on 2 threads;
+ *   chains  `2*a + 3*b`, `a*b + c*d - e`, `sqrt(a*b + c)`, `where(a > b, a*2, b - 1)`,
+ *           `a - sum(a)/n`, `sum(a*b)` at 1M and 16M float32 on 1 and 2 threads through bud_run
+ *           (outputs given), against the same loops in plain C (-O3 -march=native; 2 threads: an
+ *           OpenMP `parallel for schedule(static)` loop, -fopenmp; without OpenMP the Makefile
+ *           says so and the peer is static halves on the runtime's pool, marked
+ *           "c_impl":"pool"; OMP_WAIT_POLICY is passive unless set). "bud" follows the cost model's thread advice; "bud_split"
+ *           overrides it with the executor's own threshold (ctx->par_min_bytes), to show what
+ *           the chunked executor does on 2 threads. "pct_nt" is GB/s as a percentage of the
+ *           non-temporal triad's GB/s at the same size and thread count (measured in this run);
  *   stream  the machine's streaming limits on 1 and 2 threads: a copy (memcpy of 16M floats) and
  *           a triad a = b + s*c with non-temporal stores;
  *   math    `exp(a)*sin(b) + log1p(c)` at 1M float32 on 1 and 2 threads: "c" calls libm's expf,
  *           sinf, log1pf per element (what a C programmer writes), "bud" is the default path (the
  *           JIT with the math programs inline), "bud_vm" / "bud_avx2" force the VM / the AVX2 path
  *           on a context of their own (ctx->isa), all in the same run.
+ * GB/s counts the traffic the work must move: each input read once and each output written once,
+ * except a - sum(a)/n, whose two passes read a twice (12 bytes per element).
  * Inputs come from bud_array_alloc (2 MiB aligned, huge pages). Times are medians of BENCH_RUNS
  * runs after a warm-up; GB/s counts each array read or written once.
  * Usage: bench_exec [runs]   (make bench; build/release-gcc/bench/bench_exec)
@@ -29,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static int bench_runs = 11;
 
@@ -52,7 +58,7 @@ typedef struct CJob {
   double partial[RT_MAX_THREADS];
 } CJob;
 
-enum { C_AXPBY, C_MULADD, C_SQRT, C_DOT, C_COPY, C_TRIAD_NT, C_MATH };
+enum { C_AXPBY, C_MULADD, C_SQRT, C_DOT, C_COPY, C_TRIAD_NT, C_MATH, C_WHERE, C_CENTER };
 
 /* o = exp(a)*sin(b) + log1p(c) with libm, element by element */
 static void __attribute__((noinline)) c_math(float *restrict o, const float *restrict a,
@@ -60,6 +66,99 @@ static void __attribute__((noinline)) c_math(float *restrict o, const float *res
                                              int64_t n) {
   for (int64_t i = 0; i < n; i++) o[i] = expf(a[i]) * sinf(b[i]) + log1pf(c[i]);
 }
+
+
+/* o = a > b ? a*2 : b - 1 */
+static void __attribute__((noinline)) c_where(float *restrict o, const float *restrict a,
+                                               const float *restrict b, int64_t n) {
+  for (int64_t i = 0; i < n; i++) o[i] = a[i] > b[i] ? a[i] * 2.0f : b[i] - 1.0f;
+}
+
+/* float sum of a in 16 float partials (vectorised without fast-math), then a - s/n */
+static float __attribute__((noinline)) c_fsum(const float *restrict a, int64_t n) {
+  float s[16] = {0};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int k = 0; k < 16; k++) s[k] += a[i + k];
+  for (; i < n; i++) s[0] += a[i];
+  float t = 0;
+  for (int k = 0; k < 16; k++) t += s[k];
+  return t;
+}
+
+static void __attribute__((noinline)) c_sub_scalar(float *restrict o, const float *restrict a,
+                                                    float m, int64_t n) {
+  for (int64_t i = 0; i < n; i++) o[i] = a[i] - m;
+}
+
+static void c_triad_nt(float *restrict o, const float *restrict a, const float *restrict b,
+                       int64_t n);
+
+#ifdef _OPENMP
+#include <omp.h>
+/* The 2-thread peers: what a C programmer writes with OpenMP. */
+static void omp_run(int kind, float *restrict o, const float *restrict a, const float *restrict b,
+                    const float *restrict c, const float *restrict d, const float *restrict e,
+                    int64_t n, int t, double *dot) {
+  switch (kind) {
+  case C_AXPBY:
+#pragma omp parallel for schedule(static) num_threads(t)
+    for (int64_t i = 0; i < n; i++) o[i] = 2.0f * a[i] + 3.0f * b[i];
+    break;
+  case C_MULADD:
+#pragma omp parallel for schedule(static) num_threads(t)
+    for (int64_t i = 0; i < n; i++) o[i] = a[i] * b[i] + c[i] * d[i] - e[i];
+    break;
+  case C_SQRT:
+#pragma omp parallel for schedule(static) num_threads(t)
+    for (int64_t i = 0; i < n; i++) o[i] = sqrtf(a[i] * b[i] + c[i]);
+    break;
+  case C_WHERE:
+#pragma omp parallel for schedule(static) num_threads(t)
+    for (int64_t i = 0; i < n; i++) o[i] = a[i] > b[i] ? a[i] * 2.0f : b[i] - 1.0f;
+    break;
+  case C_DOT: {
+    float s = 0;
+#pragma omp parallel for simd schedule(static) num_threads(t) reduction(+ : s)
+    for (int64_t i = 0; i < n; i++) s += a[i] * b[i];
+    *dot = s;
+    break;
+  }
+  case C_MATH:
+#pragma omp parallel for schedule(static) num_threads(t)
+    for (int64_t i = 0; i < n; i++) o[i] = expf(a[i]) * sinf(b[i]) + log1pf(c[i]);
+    break;
+  case C_CENTER: {
+    float s = 0;
+#pragma omp parallel for simd schedule(static) num_threads(t) reduction(+ : s)
+    for (int64_t i = 0; i < n; i++) s += a[i];
+    float m = s / (float)n;
+#pragma omp parallel for schedule(static) num_threads(t)
+    for (int64_t i = 0; i < n; i++) o[i] = a[i] - m;
+    break;
+  }
+  case C_COPY:
+#pragma omp parallel num_threads(t)
+    {
+      int k = omp_get_thread_num(), nt = omp_get_num_threads();
+      int64_t lo = n / nt * k / 16 * 16, hi = k + 1 == nt ? n : n / nt * (k + 1) / 16 * 16;
+      memcpy(o + lo, a + lo, (size_t)(hi - lo) * sizeof *o);
+    }
+    break;
+  case C_TRIAD_NT:
+#pragma omp parallel num_threads(t)
+    {
+      int k = omp_get_thread_num(), nt = omp_get_num_threads();
+      int64_t lo = n / nt * k / 16 * 16, hi = k + 1 == nt ? n : n / nt * (k + 1) / 16 * 16;
+      c_triad_nt(o + lo, a + lo, b + lo, hi - lo);
+    }
+    break;
+  }
+}
+#define C_IMPL2 "openmp"
+#else
+#define C_IMPL2 "pool"
+#endif
 
 /* 16 float partial sums (one vector), so -O3 vectorises without fast-math */
 static double __attribute__((noinline)) c_dot(const float *restrict a, const float *restrict b,
@@ -110,6 +209,10 @@ static void c_chunk(void *arg, int c, int nchunks) {
   case C_COPY: c_copy(j->o + lo, j->a + lo, m); break;
   case C_TRIAD_NT: c_triad_nt(j->o + lo, j->a + lo, j->b + lo, m); break;
   case C_MATH: c_math(j->o + lo, j->a + lo, j->b + lo, j->c + lo, m); break;
+  case C_WHERE: c_where(j->o + lo, j->a + lo, j->b + lo, m); break;
+  case C_CENTER: /* (without OpenMP, 2 threads centre each half on its own mean: same traffic) */
+    c_sub_scalar(j->o + lo, j->a + lo, c_fsum(j->a + lo, m) / (float)m, m);
+    break;
   }
 }
 
@@ -126,17 +229,26 @@ static const Chain chains[] = {
     {"axpby", "2*a + 3*b", 2, C_AXPBY, false},
     {"muladd", "a*b + c*d - e", 5, C_MULADD, false},
     {"sqrt", "sqrt(a*b + c)", 3, C_SQRT, false},
+    {"where", "where(a > b, a*2, b - 1)", 2, C_WHERE, false},
+    {"center", "a - sum(a)/n", 1, C_CENTER, false},
     {"sum_mul", "sum(a*b)", 2, C_DOT, true},
 };
 
 static const char *const in_names[5] = {"a", "b", "c", "d", "e"};
 
+/* GB/s of the non-temporal triad per thread count for the size being measured (0: unknown) */
+static double nt_gbs[3];
+
 static void print_line(const char *kase, const char *expr, int64_t n, int threads,
                        const char *impl, double ms, double bytes, double c_ms) {
+  double gbs = bytes / (ms * 1e6);
   printf("{\"bench\":\"exec\",\"case\":\"%s\",\"expr\":\"%s\",\"dtype\":\"float32\",\"n\":%lld,"
          "\"threads\":%d,\"impl\":\"%s\",\"median_ms\":%.4f,\"gbs\":%.2f",
-         kase, expr, (long long)n, threads, impl, ms, bytes / (ms * 1e6));
+         kase, expr, (long long)n, threads, impl, ms, gbs);
   if (c_ms > 0) printf(",\"vs_c\":%.3f", ms / c_ms);
+  if (threads >= 1 && threads <= 2 && nt_gbs[threads] > 0)
+    printf(",\"pct_nt\":%.1f", 100.0 * gbs / nt_gbs[threads]);
+  if (!strcmp(impl, "c") && threads > 1) printf(",\"c_impl\":\"%s\"", C_IMPL2);
   printf("}\n");
   fflush(stdout);
 }
@@ -146,7 +258,11 @@ static double time_c(RtPool *pool, int threads, CJob *j) {
   for (int r = -1; r < bench_runs; r++) {
     uint64_t t0 = bench_now();
     if (threads == 1) c_chunk(j, 0, 1);
+#ifdef _OPENMP
+    else omp_run(j->kind, j->o, j->a, j->b, j->c, j->d, j->e, j->n, threads, &j->partial[0]);
+#else
     else rt_pool_run(pool, threads, c_chunk, j);
+#endif
     double ms = (double)(bench_now() - t0) / 1e6;
     if (r >= 0) t[r] = ms;
   }
@@ -207,15 +323,21 @@ static void bench_chains(BudContext *ctx, RtPool *pool, int64_t n, BudArray *arr
     BudInput in[5];
     for (int i = 0; i < ch->nin; i++) in[i] = (BudInput){in_names[i], &arr[i]};
     BudProgram *prog;
-    if (bud_compile(ctx, ch->expr, ch->nin, in, &prog) != BUD_OK) {
-      fprintf(stderr, "bench_exec: %s: %s\n", ch->expr, bud_last_error(ctx));
+    char src[128]; /* n spelled out */
+    const char *np = strstr(ch->expr, "/n");
+    if (np)
+      snprintf(src, sizeof src, "%.*s/%lld", (int)(np - ch->expr), ch->expr, (long long)n);
+    else
+      snprintf(src, sizeof src, "%s", ch->expr);
+    if (bud_compile(ctx, src, ch->nin, in, &prog) != BUD_OK) {
+      fprintf(stderr, "bench_exec: %s: %s\n", src, bud_last_error(ctx));
       exit(1);
     }
     BudArray res;
     float scalar;
     if (ch->reduce) bud_array_view(ctx, &res, &scalar, BUD_FLOAT32, 0, NULL, NULL);
     else res = *out;
-    double bytes = (double)n * 4 * (ch->nin + (ch->reduce ? 0 : 1));
+    double bytes = (double)n * 4 * (ch->nin + (ch->reduce ? 0 : 1) + (ch->ckind == C_CENTER));
     CJob j = {ch->ckind, out->data, arr[0].data, arr[1].data, arr[2].data, arr[3].data,
               arr[4].data, n, {0}};
     for (int t = 1; t <= 2; t++) {
@@ -238,10 +360,12 @@ static void bench_chains(BudContext *ctx, RtPool *pool, int64_t n, BudArray *arr
 static void bench_stream(RtPool *pool, int64_t n, BudArray *arr, BudArray *out) {
   CJob copy = {C_COPY, out->data, arr[0].data, NULL, NULL, NULL, NULL, n, {0}};
   CJob triad = {C_TRIAD_NT, out->data, arr[0].data, arr[1].data, NULL, NULL, NULL, n, {0}};
+  nt_gbs[1] = nt_gbs[2] = 0;
   for (int t = 1; t <= 2; t++) {
     print_line("stream_copy", "o = a", n, t, "c", time_c(pool, t, &copy), 8.0 * (double)n, 0);
-    print_line("stream_triad_nt", "o = a + 3*b (nt stores)", n, t, "c", time_c(pool, t, &triad),
-               12.0 * (double)n, 0);
+    double ms = time_c(pool, t, &triad);
+    print_line("stream_triad_nt", "o = a + 3*b (nt stores)", n, t, "c", ms, 12.0 * (double)n, 0);
+    nt_gbs[t] = 12.0 * (double)n / (ms * 1e6);
   }
 }
 
@@ -276,6 +400,15 @@ static void bench_math(RtPool *pool, int64_t n, BudArray *arr, BudArray *out) {
 }
 
 int main(int argc, char **argv) {
+#ifdef _OPENMP
+  /* libgomp reads its wait policy when it loads: re-run with OMP_WAIT_POLICY=passive unless the
+   * caller chose one, so the OpenMP peer's idle threads do not spin through the next Bud run
+   * (Bud's pool does not spin either; measured, spinning peers took the second CPU from Bud). */
+  if (!getenv("OMP_WAIT_POLICY")) {
+    setenv("OMP_WAIT_POLICY", "passive", 1);
+    execv("/proc/self/exe", argv);
+  }
+#endif
   if (argc > 1) bench_runs = atoi(argv[1]);
   if (bench_runs < 1) bench_runs = 1;
   if (bench_runs > 64) bench_runs = 64;
