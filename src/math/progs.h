@@ -22,6 +22,42 @@ MP_MID(exp_f32, exp, BUD_FLOAT32, 1)
 MP_END(exp_f32, exp, BUD_FLOAT32, 1)
 #undef MP_NAME
 
+#define MP_NAME log_f32
+MP_BEGIN(log_f32, log, BUD_FLOAT32, 1)
+#define MP_PHASE 1
+#include "math/p_log_f32.def"
+#undef MP_PHASE
+MP_MID(log_f32, log, BUD_FLOAT32, 1)
+#define MP_PHASE 2
+#include "math/p_log_f32.def"
+#undef MP_PHASE
+MP_END(log_f32, log, BUD_FLOAT32, 1)
+#undef MP_NAME
+
+#define MP_NAME sin_f32
+MP_BEGIN(sin_f32, sin, BUD_FLOAT32, 1)
+#define MP_PHASE 1
+#include "math/p_sin_f32.def"
+#undef MP_PHASE
+MP_MID(sin_f32, sin, BUD_FLOAT32, 1)
+#define MP_PHASE 2
+#include "math/p_sin_f32.def"
+#undef MP_PHASE
+MP_END(sin_f32, sin, BUD_FLOAT32, 1)
+#undef MP_NAME
+
+#define MP_NAME cos_f32
+MP_BEGIN(cos_f32, cos, BUD_FLOAT32, 1)
+#define MP_PHASE 1
+#include "math/p_cos_f32.def"
+#undef MP_PHASE
+MP_MID(cos_f32, cos, BUD_FLOAT32, 1)
+#define MP_PHASE 2
+#include "math/p_cos_f32.def"
+#undef MP_PHASE
+MP_END(cos_f32, cos, BUD_FLOAT32, 1)
+#undef MP_NAME
+
 /* ---- double lanes (lanebits 64): float64 programs, and float32 ones computed in double ------ */
 #undef MP_LANE
 #define MP_LANE 64
@@ -48,18 +84,6 @@ MP_MID(expm1_f32, expm1, BUD_FLOAT32, 1)
 #include "math/p_expm1_f32.def"
 #undef MP_PHASE
 MP_END(expm1_f32, expm1, BUD_FLOAT32, 1)
-#undef MP_NAME
-
-#define MP_NAME log_f32
-MP_BEGIN(log_f32, log, BUD_FLOAT32, 1)
-#define MP_PHASE 1
-#include "math/p_log_f32.def"
-#undef MP_PHASE
-MP_MID(log_f32, log, BUD_FLOAT32, 1)
-#define MP_PHASE 2
-#include "math/p_log_f32.def"
-#undef MP_PHASE
-MP_END(log_f32, log, BUD_FLOAT32, 1)
 #undef MP_NAME
 
 #define MP_NAME log2_f32
@@ -96,30 +120,6 @@ MP_MID(log1p_f32, log1p, BUD_FLOAT32, 1)
 #include "math/p_log1p_f32.def"
 #undef MP_PHASE
 MP_END(log1p_f32, log1p, BUD_FLOAT32, 1)
-#undef MP_NAME
-
-#define MP_NAME sin_f32
-MP_BEGIN(sin_f32, sin, BUD_FLOAT32, 1)
-#define MP_PHASE 1
-#include "math/p_sin_f32.def"
-#undef MP_PHASE
-MP_MID(sin_f32, sin, BUD_FLOAT32, 1)
-#define MP_PHASE 2
-#include "math/p_sin_f32.def"
-#undef MP_PHASE
-MP_END(sin_f32, sin, BUD_FLOAT32, 1)
-#undef MP_NAME
-
-#define MP_NAME cos_f32
-MP_BEGIN(cos_f32, cos, BUD_FLOAT32, 1)
-#define MP_PHASE 1
-#include "math/p_cos_f32.def"
-#undef MP_PHASE
-MP_MID(cos_f32, cos, BUD_FLOAT32, 1)
-#define MP_PHASE 2
-#include "math/p_cos_f32.def"
-#undef MP_PHASE
-MP_END(cos_f32, cos, BUD_FLOAT32, 1)
 #undef MP_NAME
 
 #define MP_NAME tan_f32

@@ -31,10 +31,27 @@ def fit(f, a, b, deg, fixed=()):
     ev = np.polynomial.polynomial.polyval(tt, coef.astype(np.float64))
     return coef, float(np.max(np.abs((ev - yy) / yy)))
 
+def logq(f):   # (log1p(f) - f) / f^2
+    if abs(f) < 0.05:
+        return math.fsum((-1) ** (n + 1) * f ** (n - 2) / n for n in range(2, 40))
+    return (math.log1p(f) - f) / (f * f)
+
+def sinS(z):    # (sin(r) - r) / r^3, r = sqrt(z)
+    return math.fsum((-1) ** n * z ** (n - 1) / math.factorial(2 * n + 1) for n in range(1, 20))
+
+def cosC(z):    # (cos(r) - 1 + r^2/2) / r^4
+    return math.fsum((-1) ** n * z ** (n - 2) / math.factorial(2 * n) for n in range(2, 20))
+
 LN2 = math.log(2)
+S2 = math.sqrt(2)
 FITS = {
     # name: (function, interval, degree, fixed leading coefficients)
     "expP": (expq, -0.3466 - 0.002, 0.3466 + 0.002, 5, ()),
+    "logP": (logq, 1 / S2 - 1, S2 - 1, 8, ()),
+    "sinS": (sinS, 0.0, (math.pi / 4 + 0.01) ** 2, 3, ()),
+    "cosC": (cosC, 0.0, (math.pi / 4 + 0.01) ** 2, 3, ()),
+    "logP9": (logq, 1 / S2 - 1, S2 - 1, 9, ()),
+    "logP10": (logq, 1 / S2 - 1, S2 - 1, 10, ()),
 }
 
 for name in (sys.argv[1:] or FITS):
