@@ -174,7 +174,8 @@ int main(int argc, char **argv) {
   long n = MT_SAN ? 20000 : 1000000;
   if (argc > 1) n = atol(argv[1]);
   static const MathFn fns[] = {MATH_tanh,    MATH_sinh,    MATH_cosh,    MATH_sigmoid,
-                               MATH_arcsinh, MATH_arccosh, MATH_arctanh, MATH_pow};
+                               MATH_arcsinh, MATH_arccosh, MATH_arctanh, MATH_pow,
+                               MATH_erf,     MATH_arctan2};
   for (size_t i = 0; i < BUD_ARRAY_LEN(fns); i++) {
     if (argc > 2) {
       int want = 0;

@@ -589,3 +589,27 @@ MP_MID(pow_f64, pow, BUD_FLOAT64, 2)
 #undef MP_PHASE
 MP_END(pow_f64, pow, BUD_FLOAT64, 2)
 #undef MP_NAME
+
+#define MP_NAME erf_f64
+MP_BEGIN(erf_f64, erf, BUD_FLOAT64, 1)
+#define MP_PHASE 1
+#include "math/p_erf_f64.def"
+#undef MP_PHASE
+MP_MID(erf_f64, erf, BUD_FLOAT64, 1)
+#define MP_PHASE 2
+#include "math/p_erf_f64.def"
+#undef MP_PHASE
+MP_END(erf_f64, erf, BUD_FLOAT64, 1)
+#undef MP_NAME
+
+#define MP_NAME arctan2_f64
+MP_BEGIN(arctan2_f64, arctan2, BUD_FLOAT64, 2)
+#define MP_PHASE 1
+#include "math/p_arctan2_f64.def"
+#undef MP_PHASE
+MP_MID(arctan2_f64, arctan2, BUD_FLOAT64, 2)
+#define MP_PHASE 2
+#include "math/p_arctan2_f64.def"
+#undef MP_PHASE
+MP_END(arctan2_f64, arctan2, BUD_FLOAT64, 2)
+#undef MP_NAME
