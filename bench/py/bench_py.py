@@ -48,8 +48,12 @@ def measure(impls, budget_s, rounds):
         one = max(time.perf_counter_ns() - t0, 1)
         inner[name] = max(1, int(budget_s / rounds * 1e9 / one))
     samples = {name: [] for name in impls}
-    for _ in range(rounds):
-        for name, f in impls.items():
+    names = list(impls)
+    for r in range(rounds):
+        # each round starts at the next implementation, so none always follows the same one
+        # (a peer's threads that spin after its batch then tax every implementation in turn)
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            f = impls[name]
             getattr(f, "before", lambda: None)()
             n = inner[name]
             t0 = time.perf_counter_ns()
@@ -87,7 +91,7 @@ def numba_kernels(key, body_src, nargs):
 
 
 def case_line(name, dtype, shape, impls, check, bytes_moved=None, flops=None, compile_us=None,
-              budget=0.2, rounds=7):
+              budget=0.2, rounds=9):
     ok = {}
     for impl, f in impls.items():
         try:

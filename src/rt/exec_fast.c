@@ -23,6 +23,10 @@
  * one chunk there. Element-wise results do not depend on the chunk count, so there this only
  * keeps large runs parallel; groups with reductions (whose sums do depend on it) must stay a
  * margin LEAN_RED_MARGIN below it, in case those constants change. */
+/* Element-wise rows from this many elements on start with a call of their own up to a 64-byte
+ * boundary of the output, so the main call's vector stores do not split cache lines (NumPy's
+ * large arrays sit 16 bytes past a page). */
+enum { LEAN_ALIGN_MIN = 1024 };
 enum { LEAN_OP_BYTES = 2, LEAN_TRANSC_BYTES = 32, LEAN_RED_MARGIN = 4, LEAN_TEMP_MAX = 1 << 20 };
 #define LEAN_PAR_BYTES ((int64_t)1024 * 1024) /* exec_fused.c's RT_PAR_MIN_BYTES */
 
@@ -258,7 +262,7 @@ static bool lean_overlap(const void *x, int64_t nx, const void *y, int64_t ny) {
 /* exec_fused.c's rt_call_kernel: non-temporal kernels get their output's unaligned head apart. */
 static void lean_call_kernel(BudKernelFn fn, const Plan *p, const BudKArgs *args, int64_t n) {
   int64_t k = 0;
-  if (p->sched.store == STORE_NONTEMPORAL && p->nreduces == 0)
+  if ((p->sched.store == STORE_NONTEMPORAL || n >= LEAN_ALIGN_MIN) && p->nreduces == 0)
     for (int s = 0; s < p->noperands; s++) {
       if (!p->operands[s].is_output) continue;
       int64_t z = dtype_size((BudDType)p->operands[s].dtype);

@@ -9,9 +9,10 @@
 
 /* ---- dot of 1-D float vectors (exec_dot.c) ----------------------------------------------------
  * float32: products are rounded to float32 and summed in float32 lanes for blocks of
- * RT_DOT_BLOCK elements (each lane adds at most RT_DOT_BLOCK / 64 products), every block's lanes
- * are added into double accumulators, and the double total is rounded to float32 once. Bound
- * (tested): |result - exact| <= (RT_DOT_BLOCK / 64 + 8) * 2^-24 * sum|a_i * b_i| + half an ulp
+ * RT_DOT_BLOCK elements (each of 128 lanes adds at most RT_DOT_BLOCK / 128 products, then a tree
+ * of 3 adds), every block's lanes are added into double accumulators, the tail in double, and
+ * the double total is rounded to float32 once. Bound (tested, with room to spare):
+ * |result - exact| <= (RT_DOT_BLOCK / 64 + 8) * 2^-24 * sum|a_i * b_i| + half an ulp
  * of the result, whatever n is (NumPy's BLAS sdot adds every product in float32 lanes, so its
  * error grows with n). float64: products and sums in double lanes (8 accumulators).
  * Deterministic for a given ISA path (BUD_ISA) and chunk count; not bit-equal to NumPy. */
