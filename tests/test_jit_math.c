@@ -13,6 +13,8 @@
 #include "jit_diff.h"
 #include "math/math.h"
 
+#include <unistd.h>
+
 #define F32 BUD_FLOAT32
 #define F64 BUD_FLOAT64
 
@@ -321,6 +323,50 @@ static void test_shapes(void) {
   }
 }
 
+/* The runtime's policy (kcache.c): a group with math ops gets its JIT kernel by default (they are
+ * no longer external calls); forced to sse2, the VM runs it and the reason names FMA3. */
+static void test_default_policy(void) {
+  TPlan t;
+  tp_init(&t);
+  int sa = tp_operand(&t, F32, false), sb = tp_operand(&t, F32, false), sc = tp_operand(&t, F32, false);
+  int so = tp_operand(&t, F32, true);
+  int a = tp_load(&t, sa), b = tp_load(&t, sb), c = tp_load(&t, sc);
+  int e = tp_op(&t, OP_exp, F32, 1, a, -1, -1), s = tp_op(&t, OP_sin, F32, 1, b, -1, -1);
+  tp_store(&t, so, tp_op(&t, OP_add, F32, 2, tp_op(&t, OP_mul, F32, 2, e, s, -1),
+                         tp_op(&t, OP_log1p, F32, 1, c, -1, -1), -1));
+  bool has_avx2 = (x86_cpu()->feat & x86_isa_needs(X86_ISA_AVX2)) == x86_isa_needs(X86_ISA_AVX2);
+  for (int pass = has_avx2 ? 0 : 1; pass < 2; pass++) {
+    bool sse2 = pass == 1;
+    BudContext *ctx = bud_context_new();
+    CHECK(ctx != NULL);
+    if (!ctx) return;
+    ctx->isa = sse2 ? X86_ISA_SSE2 : -1;
+    Group g;
+    memset(&g, 0, sizeof g);
+    g.kind = GROUP_FUSED;
+    g.plan = t.p;
+    BudKernelFn fn = rt_kernel_get(ctx, &g, NULL);
+    StrBuf txt;
+    sb_init(&txt);
+    rt_kernel_explain(ctx, &g, &txt);
+    const char *ex = txt.data ? txt.data : "";
+    if (!sse2) {
+      CHECK_MSG(fn != NULL, "exp*sin+log1p: no JIT kernel by default: %s", ex);
+      CHECK_EQ_INT((int)ctx->stats.jit_fallbacks, 0);
+      if (access("/usr/bin/objdump", X_OK) == 0) /* else explain prints bytes */
+        CHECK_MSG(strstr(ex, "vfmadd213") != NULL, "explain shows no inline math: %.300s", ex);
+      CHECK_MSG(strstr(ex, "external") == NULL, "explain: %.300s", ex);
+    } else {
+      CHECK(fn == NULL);
+      CHECK_MSG(strstr(ex, "FMA3") && strstr(ex, "VM"), "sse2 reason: %s", ex);
+      CHECK(ctx->stats.jit_fallbacks >= 1);
+    }
+    sb_free(&txt);
+    rt_kernel_release(&g);
+    bud_context_free(ctx);
+  }
+}
+
 int main(void) {
   diff_init("test_jit_math");
   test_rows();
@@ -328,6 +374,7 @@ int main(void) {
   test_each_fn();
   test_chains();
   test_shapes();
+  test_default_policy();
   printf("test_jit_math: %lld elements compared\n", (long long)g_checked);
   rt_codemem_destroy(&g_cm);
   return check_done("test_jit_math");
