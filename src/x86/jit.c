@@ -936,7 +936,7 @@ static void emit_kernel(Jit *J) {
       J->owner[reg] = (int16_t)p->nvregs; /* not a vreg: never allocated or spilled */
     }
   /* pin invariants used in the loop while registers remain */
-  int budget = J->nregs - nres - body_pressure(J, body, nbody);
+  int budget = J->nregs - nres - body_pressure(J, body, nbody) - J->math_regs;
   for (int k = 0; k < npro; k++) {
     int v = p->insts[pro[k]].dst;
     if (v >= 0 && J->used_body[v] && budget > 0) {

@@ -116,6 +116,7 @@ typedef struct Jit {
   int32_t gath_slot;            /* 128 bytes: lanes of a strided operand gathered/scattered */
   int32_t math_slot;            /* math programs' scratch (jit_math.c), math_bytes long */
   int32_t math_bytes;
+  int math_regs;                /* registers the largest program wants (pinning leaves them) */
   bool math_esc;                /* some program has escapes: calls need the save slots */
   char ext_why[160];            /* why the first external call is one */
   size_t ncode;     /* code bytes before the pool padding */

@@ -162,23 +162,50 @@ int jit_math_ok(Jit *J, const LInst *in) {
   return 0;
 }
 
+enum { MV_FREE = -1, MV_NA = -2, MAXV = 256 };
+
 /* Stack bytes of the math scratch: inputs (3 x 64), result chunks, x, y, the escape results and
  * lane bits, then one 64-byte spill slot per program value. */
 enum { MS_IN = 0, MS_OUT = 192, MS_X = 256, MS_Y = 320, MS_RES = 384, MS_BITS = 448,
        MS_SPILL = 512 };
+
+/* Most non-constant values live at once in p (the registers it wants besides its result). */
+static int prog_pressure(const MathProg *p) {
+  int16_t last[MAXV];
+  bool kv[MAXV] = {false};
+  for (int v = 0; v < MAXV; v++) last[v] = -1;
+  for (int i = 0; i < p->nsteps; i++) {
+    const MathStep *s = &p->steps[i];
+    if (s->op == MOP_K || s->op == MOP_KB) kv[s->d] = true;
+    uint8_t ops[3] = {s->a, s->b, s->c};
+    for (int k = 0; k < 3; k++)
+      if (ops[k] != MATH_V_NONE) last[ops[k]] = (int16_t)i;
+  }
+  int live = 0, peak = 0;
+  for (int i = 0; i < p->nsteps; i++) {
+    const MathStep *s = &p->steps[i];
+    if (s->op != MOP_ESC && s->op != MOP_OUT && !kv[s->d]) live++;
+    if (live > peak) peak = live;
+    uint8_t ops[3] = {s->a, s->b, s->c};
+    for (int k = 0; k < 3; k++)
+      if (ops[k] != MATH_V_NONE && last[ops[k]] == i && !kv[ops[k]]) live--, last[ops[k]] = -1;
+  }
+  return peak + 1;
+}
 
 void jit_math_note(Jit *J, const LInst *in) {
   const MathProg *p = prog_of(J, in);
   if (!p) return;
   int bytes = MS_SPILL + 64 * p->nvalues;
   if (bytes > J->math_bytes) J->math_bytes = bytes;
+  int regs = prog_pressure(p);
+  if (regs > J->math_regs) J->math_regs = regs;
   for (int i = 0; i < p->nsteps; i++)
     if (p->steps[i].op == MOP_ESC) J->math_esc = true;
 }
 
 /* ---- the emitter's state for one program run ---- */
 
-enum { MV_FREE = -1, MV_NA = -2, MAXV = 256 };
 
 typedef struct Em {
   Jit *J;
