@@ -88,6 +88,7 @@ static char *run_case(BudContext *ctx, const char *passes, const char *input, ch
     }
     st = !strcmp(tok, "fold")       ? opt_fold(ctx, g, &out)
          : !strcmp(tok, "simplify") ? opt_simplify(ctx, g, &out)
+         : !strcmp(tok, "patterns") ? opt_patterns(ctx, g, &out)
          : !strcmp(tok, "cse")      ? opt_cse(ctx, g, &out)
          : !strcmp(tok, "dce")      ? opt_dce(ctx, g, &out)
          : !strcmp(tok, "strength") ? opt_strength(ctx, g, &out)

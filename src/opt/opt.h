@@ -1,6 +1,7 @@
 /* opt.h — the pass pipeline and fusion. opt_pipeline runs, in order: verify, constant folding,
- * algebraic simplification (bit-exact identities only), exact strength reduction, fast-math
- * algebra (only when the context asks: bud_set_fast_math), CSE, DCE, verify; BUD_DEBUG=fold,cse,...
+ * algebraic simplification (bit-exact identities only), patterns (sigmoid, integer power
+ * chains), exact strength reduction, fast-math algebra (only when the context asks:
+ * bud_set_fast_math), CSE, DCE, verify; BUD_DEBUG=fold,cse,...
  * dumps the IR after the named passes to stderr (and every stage goes into `explain` when given).
  * opt_fuse assigns every node to a fusion group. */
 #ifndef BUD_OPT_H
@@ -25,6 +26,9 @@ BudStatus opt_fuse_why(BudContext *ctx, const IrGraph *g, int32_t *group, int32_
 /* The individual passes (each returns a new graph in *out). */
 BudStatus opt_fold(BudContext *ctx, const IrGraph *in, IrGraph **out);
 BudStatus opt_simplify(BudContext *ctx, const IrGraph *in, IrGraph **out);
+/* 1/(1+exp(-x)) -> sigmoid(x) (<= 1 ULP, not bit-exact); integer x**k, 3 <= k <= 16, -> a
+ * multiplication chain (bit-exact); patterns.c states the contract. */
+BudStatus opt_patterns(BudContext *ctx, const IrGraph *in, IrGraph **out);
 BudStatus opt_cse(BudContext *ctx, const IrGraph *in, IrGraph **out);
 BudStatus opt_dce(BudContext *ctx, const IrGraph *in, IrGraph **out);
 /* Exact strength reduction: x / 2^k -> x * 2^-k for floats (bit-identical; fastmath.c). */

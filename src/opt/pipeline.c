@@ -1,6 +1,6 @@
 /* pipeline.c — opt_pipeline, the one function that runs the passes in order: verify, fold,
- * simplify, strength, fastmath (only when ctx->fast_math), CSE, DCE, verify. BUD_DEBUG=fold,cse
- * (or `all`) dumps the IR after the named passes to stderr; with `explain` every stage is
+ * simplify, patterns, strength, fastmath (only when ctx->fast_math), CSE, DCE, verify.
+ * BUD_DEBUG=fold,cse (or `all`) dumps the IR after the named passes to stderr; with `explain` every stage is
  * appended to it ("== input ==", "== after fold ==").
  */
 #include "opt/opt.h"
@@ -44,6 +44,7 @@ BudStatus opt_pipeline(BudContext *ctx, const IrGraph *in, IrGraph **out, StrBuf
   } passes[] = {
       {"fold", "after fold", opt_fold},
       {"simplify", "after simplify", opt_simplify},
+      {"patterns", "after patterns", opt_patterns},
       {"strength", "after strength", opt_strength},
       {"fastmath", "after fastmath", opt_fastmath}, /* only with ctx->fast_math */
       {"lowerdot", "after lowerdot", opt_lower_dot},

@@ -153,6 +153,13 @@ for dt in FLTS:
     a = np.array(func_values(dt), dtype=dt)
     out = np.array([math.erf(float(x)) if not math.isnan(x) else math.nan for x in a], dtype=dt)
     add("erf", out, [a], tol=2)
+# sigmoid (not a NumPy ufunc): NumPy's own spelling 1/(1+exp(-x)) in float64, rounded to dt
+# (the op is within 1 ULP of the exact value; the double-precision formula within 2.5).
+for dt in FLTS:
+    a = np.array(func_values(dt), dtype=dt)
+    a64 = a.astype("float64")
+    out = (1.0 / (1.0 + np.exp(-a64))).astype(dt)
+    add("sigmoid", out, [a], tol=2)
 for name, fn in [("isnan", np.isnan), ("isinf", np.isinf), ("isfinite", np.isfinite)]:
     unary(name, fn, ALL)
 

@@ -59,6 +59,7 @@ VM_HOT static void vm_op_float1_loops(Op op, BudDType dt, void *out, const void 
   case OP_log2: FUNC1(log2f, log2); break;
   case OP_cbrt: FUNC1(cbrtf, cbrt); break;
   case OP_erf: FUNC1(erff, erf); break;
+  case OP_sigmoid: FUNC1(math_sigmoidf, math_sigmoid); break;
   case OP_sqrt: FUNC1(sqrtf, sqrt); break;
   case OP_floor: FUNC1(floorf, floor); break;
   case OP_ceil: FUNC1(ceilf, ceil); break;

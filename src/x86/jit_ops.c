@@ -82,6 +82,7 @@ const JitOpRow x86_jit_ops[OP_COUNT] = {
     [OP_log2] = MATH,
     [OP_cbrt] = MATH,
     [OP_erf] = MATH,
+    [OP_sigmoid] = MATH,
     [OP_sqrt] = {JK_UN, 0, 0,
                  {X4(sqrtps, sqrtpd, N, N), X4(vsqrtps, vsqrtpd, N, N),
                   X4(evsqrtps, evsqrtpd, N, N)}, NULL},
