@@ -3,7 +3,8 @@
  * epilogue inside its call) and the two-pass kernels a - sum(a)/n and where(a > mean(a), a, 0),
  * checked against independent answers; horizontal batches of small independent groups run as
  * one parallel job (counted in BudStats.parallel_batches) with results bit-identical to one
- * thread and to C, on 1-4 threads.
+ * thread and to C, on 1-4 threads; axis-0 reductions run in column tiles (exact float64 column
+ * sums in row order, any thread count) and a layout the tiles cannot take.
  */
 #define _GNU_SOURCE
 #include "base/base.h"
@@ -273,12 +274,119 @@ static void test_batch(BudContext *ctx) {
   for (int k = 0; k < 4; k++) bud_array_free(&in[k]);
 }
 
+/* ---- column tiles: axis-0 reductions accumulated row by row -------------------------------- */
+
+/* sum and mean over axis 0 (with a producer, a broadcast row, an element-wise output stored by
+ * the same pass and an epilogue): the tiled schedule accumulates each column in float64 in row
+ * order, so the results equal that C loop exactly, on any thread count. */
+static void test_tiled(BudContext *ctx) {
+  static const int64_t shapes[][2] = {{1, 16}, {3, 17}, {1001, 100}, {257, 5000}, {0, 40},
+                                      {40, 20000}};
+  const char *names[2] = {"x", "w"};
+  for (int dt = 0; dt < 2; dt++)
+    for (size_t si = 0; si < BUD_ARRAY_LEN(shapes); si++) {
+      int64_t R = shapes[si][0], C = shapes[si][1];
+      BudDType t = dt ? BUD_FLOAT64 : BUD_FLOAT32;
+      BudArray in[2] = {arr(ctx, t, 2, shapes[si]), arr(ctx, t, 1, &C)};
+      double *xs = malloc(sizeof *xs * (size_t)(R * C + 1)), *ws = malloc(sizeof *ws * (size_t)C);
+      for (int64_t i = 0; i < R * C; i++) xs[i] = sin((double)i * 0.7) * 10.0;
+      for (int64_t j = 0; j < C; j++) ws[j] = 1.0 + (double)(j % 7) * 0.25;
+      for (int64_t i = 0; i < R * C; i++)
+        dt ? (void)(((double *)in[0].data)[i] = xs[i]) : (void)(((float *)in[0].data)[i] = (float)xs[i]);
+      for (int64_t j = 0; j < C; j++)
+        dt ? (void)(((double *)in[1].data)[j] = ws[j]) : (void)(((float *)in[1].data)[j] = (float)ws[j]);
+      BudProgram *p = compile(ctx, "s = sum(x*w, axis=0); m = mean(x, axis=0); y = x*2; "
+                                   "h = sum(x, axis=0) * 0.5", 2, names, in);
+      CHECK(p != NULL);
+      if (!p) continue;
+      CHECK(p->groups[0].tiled != NULL);
+      /* the answers: float64 column sums in row order of the values as the plan computes them */
+      double *ss = calloc((size_t)C, sizeof *ss), *sm = calloc((size_t)C, sizeof *sm);
+      for (int64_t i = 0; i < R; i++)
+        for (int64_t j = 0; j < C; j++) {
+          double x = dt ? xs[i * C + j] : (double)(float)xs[i * C + j];
+          double w = dt ? ws[j] : (double)(float)ws[j];
+          ss[j] += dt ? x * w : (double)((float)x * (float)w);
+          sm[j] += x;
+        }
+      for (int nt = 1; nt <= MAXT; nt++)
+        for (int force = 0; force <= 1; force++) {
+          BudArray o[4];
+          if (run_t(ctx, p, nt, force, 2, in, 4, o) != BUD_OK) {
+            CHECK(0);
+            continue;
+          }
+          int bad = 0;
+          for (int64_t j = 0; j < C; j++) {
+            double ws_ = ss[j], wm = sm[j] / (double)R, wh;
+            if (dt) {
+              wh = ws_ * 0.5;
+              bad += ((double *)o[0].data)[j] != ws_;
+              bad += memcmp(&((double *)o[1].data)[j], &wm, 8) != 0;
+              wh = sm[j] * 0.5;
+              bad += ((double *)o[3].data)[j] != wh;
+            } else {
+              float fm = (float)wm;
+              bad += ((float *)o[0].data)[j] != (float)ws_;
+              bad += memcmp(&((float *)o[1].data)[j], &fm, 4) != 0;
+              bad += ((float *)o[3].data)[j] != (float)sm[j] * 0.5f;
+            }
+          }
+          for (int64_t i = 0; i < R * C; i++)
+            bad += dt ? ((double *)o[2].data)[i] != xs[i] * 2
+                      : ((float *)o[2].data)[i] != (float)xs[i] * 2;
+          CHECK_MSG(bad == 0, "tiled (%lld,%lld) %s, %d threads (force %d): %d wrong", (long long)R,
+                    (long long)C, dt ? "float64" : "float32", nt, force, bad);
+          for (int k = 0; k < 4; k++) bud_array_free(&o[k]);
+        }
+      free(ss);
+      free(sm);
+      free(xs);
+      free(ws);
+      bud_program_free(p);
+      bud_array_free(&in[0]);
+      bud_array_free(&in[1]);
+    }
+}
+
+/* A layout the tiles cannot take (a transposed view: columns are not contiguous) runs the plain
+ * schedule: still the column sums. */
+static void test_tiled_fallback(BudContext *ctx) {
+  int64_t R = 64, C = 48, shape[2] = {C, R};
+  BudArray base = arr(ctx, BUD_FLOAT64, 2, shape);
+  for (int64_t i = 0; i < R * C; i++) ((double *)base.data)[i] = (double)(i % 13) - 6.0;
+  BudArray x = base; /* x = base.T: shape (R, C), strides (8, 8R) */
+  x.shape[0] = R;
+  x.shape[1] = C;
+  x.strides[0] = 8;
+  x.strides[1] = 8 * R;
+  const char *names[1] = {"x"};
+  BudProgram *p = compile(ctx, "sum(x, axis=0)", 1, names, &x);
+  CHECK(p != NULL);
+  if (!p) return;
+  CHECK(p->groups[0].tiled != NULL);
+  BudArray o[1];
+  CHECK_EQ_INT(run_t(ctx, p, 2, true, 1, &x, 1, o), BUD_OK);
+  int bad = 0;
+  for (int64_t j = 0; j < C; j++) {
+    double want = 0;
+    for (int64_t i = 0; i < R; i++) want += ((double *)base.data)[j * R + i];
+    bad += fabs(((double *)o[0].data)[j] - want) > 1e-9;
+  }
+  CHECK_EQ_INT(bad, 0);
+  bud_array_free(&o[0]);
+  bud_program_free(p);
+  bud_array_free(&base);
+}
+
 int main(void) {
   BudContext *ctx = bud_context_new();
   test_sum_plus_one(ctx);
   test_axis_epilogue(ctx);
   test_two_pass(ctx);
   test_batch(ctx);
+  test_tiled(ctx);
+  test_tiled_fallback(ctx);
   bud_context_free(ctx);
   return check_done("exec_fusion");
 }

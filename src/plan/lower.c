@@ -284,6 +284,9 @@ void plan_print(const Plan *p, StrBuf *sb) {
             s->vec_bytes, s->unroll, s->naccum, s->tail == TAIL_MASKED ? "masked" : "scalar",
             s->store == STORE_NORMAL ? "normal" : "nontemporal", s->prefetch_bytes, s->block,
             s->nthreads);
+  if (s->tile_cols > 0)
+    sb_printf(sb, "  tiled: rows accumulate into tiles of %d columns (axis-0 reduction)\n",
+              s->tile_cols);
   for (int k = 0; k < p->noperands; k++)
     sb_printf(sb, "  @%d: %s buffer %d (%s)\n", k, p->operands[k].is_output ? "store" : "load",
               (int)p->operands[k].buffer, dtype_info((BudDType)p->operands[k].dtype)->name);

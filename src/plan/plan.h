@@ -71,8 +71,12 @@ typedef enum StoreKind { STORE_NORMAL, STORE_NONTEMPORAL } StoreKind;
  *   split                              elements per parallel chunk along the flat iteration
  *                                      (0 = even static chunks, rounded to the vector width);
  *                                      advice for the executor.
- *   tile_rows, tile_cols               2-D blocking of the two innermost dims (0 = none): advice
- *                                      for transposes; no back end tiles yet.
+ *   tile_rows, tile_cols               2-D blocking of the two innermost dims (0 = none).
+ *                                      tile_cols is honoured for reductions over axis 0 of a 2-D
+ *                                      iteration (the cost model sets it for sums and means of
+ *                                      floats): the executor accumulates rows into a tile of
+ *                                      tile_cols column accumulators (plan_tile_reduce), columns
+ *                                      split across threads. tile_rows: no back end yet.
  *   reorder                            false: the executor's own dim order (it drops size-1 dims,
  *                                      coalesces contiguous ones and moves a reduced axis
  *                                      innermost, so Fortran-order and transposed views run
@@ -164,6 +168,10 @@ typedef struct Group {
    * after the reductions are combined, in the same rt_run_fused call. NULL: none. Allocated in
    * the program's arena; its kernel and scratch belong to it (batch -1, epilogue NULL). */
   struct Group *epilogue;
+  /* Schedule.tile_cols > 0 (an axis-0 reduction of 2-D data): the accumulate plan of
+   * plan_tile_reduce, which the executor runs over rows and column tiles instead of `plan`
+   * (rt/exec_fused.c). NULL: none. Arena-allocated like the epilogue. */
+  struct Group *tiled;
 } Group;
 
 struct BudProgram {
@@ -188,6 +196,9 @@ struct BudProgram {
 BudStatus plan_lower(BudContext *ctx, Arena *arena, const IrGraph *g, const int32_t *group,
                      int32_t gid, const int32_t *buf_of_node, Plan *p);
 void plan_print(const Plan *p, StrBuf *sb);
+/* The column-tiled accumulate plan of an axis-0 float sum/mean plan (tile.c, contract there). */
+bool plan_tile_qualifies(const Plan *p);
+BudStatus plan_tile_reduce(BudContext *ctx, Arena *arena, const Plan *p, Plan *out);
 
 /* ---- the kernel ABI -------------------------------------------------------------------------- */
 

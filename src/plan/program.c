@@ -245,6 +245,20 @@ static void prog_costs(ProgBuild *b) {
     }
     rt_cost_plan(m, isa, &grp->plan, prog->buffers, reread, &b->costs[gi]);
     rt_cost_apply(&b->costs[gi], &grp->plan);
+    if (grp->plan.sched.tile_cols > 0) { /* the accumulate plan the executor runs instead */
+      Group *t = arena_alloc(&prog->arena, sizeof *t);
+      if (t) {
+        memset(t, 0, sizeof *t);
+        t->kind = GROUP_FUSED;
+        t->node = -1;
+        t->in_buf[0] = t->in_buf[1] = t->out_buf = -1;
+        t->batch = -1;
+      }
+      if (t && plan_tile_reduce(b->ctx, &prog->arena, &grp->plan, &t->plan) == BUD_OK)
+        grp->tiled = t;
+      else /* no memory: the plain schedule, and the plan says so */
+        grp->plan.sched.tile_cols = b->costs[gi].tile_cols = 0;
+    }
     if (grp->epilogue) { /* tiny as a rule; priced for its schedule, added to the group's time */
       Plan *ep = &grp->epilogue->plan;
       bool ereread = false;
@@ -307,7 +321,7 @@ static void prog_batches(ProgBuild *b) {
     int gj = gi;
     while (gj < prog->ngroups) {
       const Group *grp = &prog->groups[gj];
-      if (grp->kind != GROUP_FUSED || b->costs[gj].nthreads > 1 ||
+      if (grp->kind != GROUP_FUSED || grp->tiled || b->costs[gj].nthreads > 1 ||
           b->costs[gj].t_us > PROG_BATCH_US || gj - gi >= PROG_MAX_BATCH)
         break;
       bool dep = false;
@@ -447,6 +461,10 @@ static void prog_explain(const ProgBuild *b, StrBuf *sb) {
     if (prog->groups[gi].kind != GROUP_FUSED) continue;
     sb_printf(sb, "== plan %d ==\n", (int)gi);
     plan_print(&prog->groups[gi].plan, sb);
+    if (prog->groups[gi].tiled) {
+      sb_printf(sb, "== plan %d tiled (what runs per row of a column tile) ==\n", (int)gi);
+      plan_print(&prog->groups[gi].tiled->plan, sb);
+    }
     if (prog->groups[gi].epilogue) {
       sb_printf(sb, "== plan %d epilogue ==\n", (int)gi);
       plan_print(&prog->groups[gi].epilogue->plan, sb);

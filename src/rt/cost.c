@@ -405,6 +405,8 @@ const RtMachine *rt_machine(void) {
 
 /* ---- the cost of a plan ---------------------------------------------------------------------- */
 
+enum { RT_TILE_COLS = 16384, RT_TILE_MIN_COLS = 16 };
+
 double rt_op_flops(Op op, BudDType dt) {
   double w;
   unsigned flags = op_info(op)->flags;
@@ -502,6 +504,12 @@ void rt_cost_plan(const RtMachine *m, int isa, const Plan *p, const Buffer *buff
    * latency, tiny ones do not unroll */
   c->prefetch_bytes = 0;
   c->unroll = n < 64 ? 1 : c->compute_bound ? 4 : 2;
+  /* axis-0 reductions of 2-D data with rows of at least a vector: accumulate rows into column
+   * tiles (contiguous loads) instead of walking columns with a row-sized stride; the tile's
+   * float64 accumulators (128 KiB: whole rows up to 16K columns, so rows stream contiguously) stay
+   * in L2; measured, 4096x4096 float32, 1 thread: 223 ms before (columns gathered), 10.6 ms with
+   * 2048-column tiles, 4.5 ms with whole rows (the C row loop: 3.5 ms; a loaded machine) */
+  c->tile_cols = plan_tile_qualifies(p) && p->iter.dim[1] >= RT_TILE_MIN_COLS ? RT_TILE_COLS : 0;
   /* why: compare one thread with all of them, without and with the wake-up cost */
   double tn = 0;
   if (m->nthreads > 1) {
@@ -517,6 +525,7 @@ void rt_cost_plan(const RtMachine *m, int isa, const Plan *p, const Buffer *buff
 }
 
 void rt_cost_apply(const PlanCost *c, Plan *p) {
+  p->sched.tile_cols = c->tile_cols;
   p->sched.nthreads = c->nthreads;
   p->sched.store = c->store;
   p->sched.prefetch_bytes = c->prefetch_bytes;
@@ -537,10 +546,10 @@ void rt_cost_explain(const PlanCost *c, int gid, StrBuf *sb) {
   sb_printf(sb,
             "group %d: %lld elements, bytes %lld (load %lld, store %lld), flops %.0f, intensity "
             "%.3f flop/byte, %s-bound, predicted %.2f us (1 thread %.2f us), threads %d, store "
-            "%s, prefetch %d, unroll %d\n  why: %s\n",
+            "%s, prefetch %d, unroll %d%s\n  why: %s\n",
             gid, (long long)c->elems, (long long)(c->load_bytes + c->store_bytes),
             (long long)c->load_bytes, (long long)c->store_bytes, c->flops, c->intensity,
             c->compute_bound ? "compute" : "memory", c->t_us, c->t1_us, c->nthreads,
             c->store == STORE_NORMAL ? "normal" : "nontemporal", c->prefetch_bytes, c->unroll,
-            c->why);
+            c->tile_cols > 0 ? ", column tiles (axis-0 reduction)" : "", c->why);
 }

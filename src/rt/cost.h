@@ -67,6 +67,7 @@ typedef struct PlanCost {
   int nthreads;
   uint8_t store;             /* StoreKind */
   int prefetch_bytes, unroll;
+  int tile_cols;             /* > 0: axis-0 reduction accumulated over column tiles */
   char why[160];             /* the reasons, in words */
 } PlanCost;
 

@@ -101,7 +101,7 @@ static bool lean_alias_safe(const BudProgram *prog, int32_t ib, int32_t ob) {
 static bool lean_group(RtCall *c, Group *g, LeanGroup *lg) {
   const BudProgram *prog = c->prog;
   lg->grp = g;
-  if (g->epilogue) return false; /* a reduction epilogue runs in rt_run_fused only */
+  if (g->epilogue || g->tiled) return false; /* epilogues and column tiles: rt_run_fused only */
   if (g->kind == GROUP_DOT) {
     const Buffer *a = &prog->buffers[g->in_buf[0]], *b = &prog->buffers[g->in_buf[1]];
     const Buffer *o = &prog->buffers[g->out_buf];

@@ -176,7 +176,10 @@ static void rt_scratch_give(Group *grp, int c, VmScratch *s) {
   vm_scratch_free(s); /* another run refilled the slot meanwhile */
 }
 
+static void rt_group_release(Group *grp);
+
 static void rt_group_release(Group *grp) {
+  if (grp->tiled) rt_group_release(grp->tiled);
   rt_kernel_release(grp);
   for (int c = 0; c < GROUP_SCRATCH_SLOTS; c++)
     vm_scratch_free(__atomic_exchange_n(&grp->scratch[c], NULL, __ATOMIC_ACQUIRE));
@@ -403,9 +406,170 @@ static BudStatus rt_fused_run(RunState *rs, Group *grp, const FusedOpts *o);
 
 BudStatus rt_run_fused(RunState *rs, Group *grp) { return rt_fused_run(rs, grp, NULL); }
 
+/* ---- column tiles (Schedule.tile_cols, plan_tile_reduce) ------------------------------------- */
+
+typedef struct TiledRun {
+  BudContext *ctx;
+  Group *grp;               /* the group; grp->tiled runs */
+  const Plan *p, *t;        /* the plan and its accumulate plan */
+  int64_t R, C;
+  char *base[RT_MAXOP];     /* plan operands, then reduction results */
+  int64_t rst[RT_MAXOP], cst[RT_MAXOP]; /* byte strides along rows (axis 0) and columns */
+  double *acc;              /* nreduces x C accumulators */
+  BudKernelFn fn;
+  const int64_t *bound;     /* column chunks, nchunks + 1 */
+  BudStatus *st;
+  BudContext *shadow;
+} TiledRun;
+
+static void rt_tiled_chunk(void *arg, int c, int nchunks) {
+  TiledRun *tr = arg;
+  const Plan *p = tr->p, *t = tr->t;
+  BudContext *cx = c == 0 ? tr->ctx : &tr->shadow[c];
+  int64_t lo = tr->bound[c], hi = tr->bound[c + 1], tile = p->sched.tile_cols;
+  BUD_UNUSED(nchunks);
+  tr->st[c] = BUD_OK;
+  if (lo >= hi) return;
+  VmScratch *scratch = NULL;
+  if (!tr->fn && !(scratch = rt_scratch_take(tr->grp->tiled, c))) {
+    tr->st[c] = bud_fail(cx, BUD_ERR_NOMEM, "out of memory for VM block buffers");
+    return;
+  }
+  int np = p->noperands;
+  BudKArgs args;
+  args.acc = NULL;
+  args.index_base = 0;
+  for (int s = 0; s < np; s++) args.stride[s] = tr->cst[s];
+  for (int r = 0; r < p->nreduces; r++) args.stride[np + 2 * r] = args.stride[np + 2 * r + 1] = 8;
+  BudStatus st = BUD_OK;
+  for (int64_t j0 = lo; j0 < hi && st == BUD_OK; j0 += tile) {
+    int64_t jn = hi - j0 < tile ? hi - j0 : tile;
+    for (int r = 0; r < p->nreduces; r++) {
+      double *a = tr->acc + r * tr->C + j0;
+      memset(a, 0, sizeof *a * (size_t)jn);
+      args.ptr[np + 2 * r] = args.ptr[np + 2 * r + 1] = (char *)a;
+    }
+    for (int64_t i = 0; i < tr->R && st == BUD_OK; i++) {
+      for (int s = 0; s < np; s++) args.ptr[s] = tr->base[s] + i * tr->rst[s] + j0 * tr->cst[s];
+      if (tr->fn) tr->fn(&args, 0, jn);
+      else st = vm_run_row(cx, t, scratch, &args, 0, jn);
+    }
+    for (int r = 0; r < p->nreduces && st == BUD_OK; r++) {
+      const PlanReduce *red = &p->reduces[r];
+      const double *a = tr->acc + r * tr->C + j0;
+      char *out = tr->base[np + r] + j0 * tr->cst[np + r];
+      for (int64_t j = 0; j < jn; j++, out += tr->cst[np + r]) {
+        double v = red->op == OP_mean ? a[j] / (double)tr->R : a[j];
+        if (red->out_dtype == BUD_FLOAT32) {
+          float f = (float)v;
+          memcpy(out, &f, sizeof f);
+        } else {
+          memcpy(out, &v, sizeof v);
+        }
+      }
+    }
+  }
+  rt_scratch_give(tr->grp->tiled, c, scratch);
+  tr->st[c] = st;
+}
+
+/* The group's axis-0 reduction as row-by-row accumulation over column tiles, when every operand
+ * walks its columns contiguously (or is broadcast along them). *done false: not applicable to
+ * these layouts (the plain schedule runs). */
+static BudStatus rt_run_tiled(RunState *rs, Group *grp, bool *done) {
+  BudContext *ctx = rs->ctx;
+  const Plan *p = &grp->plan;
+  TiledRun tr;
+  memset(&tr, 0, sizeof tr);
+  *done = false;
+  tr.R = p->iter.dim[0];
+  tr.C = p->iter.dim[1];
+  int np = p->noperands;
+  RowLoop L; /* for rt_elem_work: the two dims as they are */
+  L.nd = 2;
+  L.dims[0] = tr.R;
+  L.dims[1] = tr.C;
+  L.nops = np;
+  for (int s = 0; s < np + p->nreduces; s++) {
+    const View *v;
+    int64_t full[2];
+    if (s < np) {
+      v = &rs->views[p->operands[s].buffer];
+      for (int d = 0; d < 2; d++) {
+        int od = d - (2 - v->ndim);
+        full[d] = od < 0 || v->shape[od] == 1 ? 0 : v->strides[od];
+      }
+      int z = dtype_size((BudDType)p->operands[s].dtype);
+      if (full[1] != 0 && full[1] != z) return BUD_OK; /* not contiguous along the columns */
+      L.st[s][0] = full[0];
+      L.st[s][1] = full[1];
+    } else {
+      v = &rs->views[p->reduces[s - np].buffer];
+      if (v->ndim != 1) return BUD_OK;
+      full[0] = 0;
+      full[1] = v->strides[0];
+    }
+    tr.base[s] = v->data;
+    tr.rst[s] = full[0];
+    tr.cst[s] = full[1];
+  }
+  *done = true;
+  if (tr.C == 0) return BUD_OK;
+  int64_t inner_st[RT_MAXOP];
+  for (int s = 0; s < np; s++) inner_st[s] = tr.cst[s];
+  for (int k = np; k < grp->tiled->plan.noperands; k++) inner_st[k] = 8;
+  tr.ctx = ctx;
+  tr.grp = grp;
+  tr.p = p;
+  tr.t = &grp->tiled->plan;
+  tr.fn = rt_group_kernel(ctx, grp->tiled, inner_st);
+  int min_size;
+  int64_t elem_work = rt_elem_work(p, &L, &min_size);
+  int n = rt_nchunks(ctx, p, tr.R * tr.C, elem_work, tr.C, 64);
+  int64_t bound[RT_MAX_THREADS + 1];
+  BudStatus chunk_st[RT_MAX_THREADS];
+  for (int c = 0; c <= n; c++) bound[c] = rt_split(tr.C / 16, c, n) * 16; /* whole lines */
+  bound[n] = tr.C;
+  tr.bound = bound;
+  tr.st = chunk_st;
+  tr.acc = malloc(sizeof *tr.acc * (size_t)tr.C * (size_t)p->nreduces);
+  if (!tr.acc) return bud_fail(ctx, BUD_ERR_NOMEM, "out of memory for column accumulators");
+  if (n > 1 && !(tr.shadow = calloc((size_t)n, sizeof *tr.shadow))) {
+    free(tr.acc);
+    return bud_fail(ctx, BUD_ERR_NOMEM, "out of memory starting threads");
+  }
+  if (n == 1) {
+    rt_tiled_chunk(&tr, 0, 1);
+  } else {
+    if (!ctx->pool) ctx->pool = rt_pool_new(ctx->nthreads);
+    if (ctx->pool && rt_pool_size(ctx->pool) >= n) {
+      if (rt_pool_run(ctx->pool, n, rt_tiled_chunk, &tr) != BUD_OK) ctx->stats.serial_fallbacks++;
+    } else {
+      for (int c = 0; c < n; c++) rt_tiled_chunk(&tr, c, n);
+      ctx->stats.serial_fallbacks++;
+    }
+  }
+  BudStatus st = BUD_OK;
+  for (int c = 0; c < n && st == BUD_OK; c++)
+    if (chunk_st[c] != BUD_OK)
+      st = c == 0 ? chunk_st[0] : bud_fail(ctx, chunk_st[c], "%s", tr.shadow[c].errmsg);
+  if (!tr.fn && tr.R > 0) ctx->stats.kernels_vm++;
+  free(tr.acc);
+  free(tr.shadow);
+  return st;
+}
+
 static BudStatus rt_fused_run(RunState *rs, Group *grp, const FusedOpts *o) {
   BudContext *ctx = o ? o->cx : rs->ctx;
   const Plan *p = &grp->plan;
+  if (grp->tiled && !o) { /* batches never hold tiled groups (program.c) */
+    bool done;
+    BudStatus tst = rt_run_tiled(rs, grp, &done);
+    if (tst != BUD_OK || done) {
+      if (tst == BUD_OK && grp->epilogue) tst = rt_fused_run(rs, grp->epilogue, NULL);
+      return tst;
+    }
+  }
   int axis;
   BudStatus st = rt_fused_axis(ctx, p, &axis);
   if (st != BUD_OK) return st;
