@@ -43,7 +43,8 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 HDRS := $(wildcard include/*.h src/*/*.h src/*/*.def)
 BENCH_HDRS := $(wildcard bench/*.h tests/*.h)
 
-.PHONY: all lib cli tests examples bench test check demo install clean format python tsan-test math-exhaustive
+.PHONY: all lib cli tests examples bench test check demo install clean format python tsan-test math-exhaustive \
+        math-f64-long
 all: lib cli tests examples
 
 lib: $(B)/libbud.a $(B)/libbud.so
@@ -117,6 +118,11 @@ FNS ?= exp log sin cos tanh log1p expm1 exp2 log2 log10
 math-exhaustive: lib
 	$(CC) $(BASEFLAGS) -O2 -fno-math-errno -o $(B)/math-exhaustive tools/math/exhaustive.c $(B)/libbud.a $(LDLIBS)
 	$(B)/math-exhaustive $(FNS)
+
+# The long float64 run of the double-double programs: 10^7 inputs per function plus the hard
+# cases (tests/test_math_f64.c; the normal test runs 10^6).
+math-f64-long: tests
+	$(B)/tests/test_math_f64 10000000
 
 format:
 	clang-format -i $(LIB_SRC) $(CLI_SRC) $(TEST_SRC) $(wildcard src/*/*.h include/*.h)
