@@ -225,6 +225,11 @@ typedef struct Em {
   int16_t last[MAXV];    /* last step reading it (by alias root) */
   int16_t lock[4];       /* values this step reads: never spilled for it */
   int nlock;
+  /* AVX-512: a compare whose value only ever selects (SEL's mask, ESC's mask) stays in an opmask
+   * register k2..k6 (k1 is the temporary, k7 the tail mask) instead of a vector of lanes */
+  bool konly[MAXV];
+  int8_t kreg[MAXV];     /* k register holding the value, 0 none */
+  int16_t kown[8];       /* value held by k register, -1 free */
 } Em;
 
 static X86Reg vr(const Em *m, int r) { return jit_vreg(m->J, m->vb, r); }
@@ -367,6 +372,10 @@ static void free_dying(Em *m, const MathStep *s) {
       release(m, m->reg[v]);
       m->reg[v] = -1;
     }
+    if (m->last[v] <= m->step && m->kreg[v]) {
+      m->kown[m->kreg[v]] = -1;
+      m->kreg[v] = 0;
+    }
   }
 }
 
@@ -441,6 +450,16 @@ static void e_step(Em *m, const MathStep *s) {
     X86Reg ra = in_reg(m, a);
     X86Opnd rb = in_rm(m, bb);
     free_dying(m, s);
+    int kr = 0;
+    for (int k = 2; k <= 6 && m->e == ME_EVEX && m->konly[s->d] && !kr; k++)
+      if (m->kown[k] < 0) kr = k;
+    if (kr) { /* the mask stays in kr */
+      if (icmp) est(m, x86_r_v_rm(b, op, x86_kreg(kr), ra, rb));
+      else est(m, x86_r_v_rm_i(b, op, x86_kreg(kr), ra, rb, pred));
+      m->kown[kr] = (int16_t)s->d;
+      m->kreg[s->d] = (int8_t)kr;
+      break;
+    }
     int r = alloc_r(m);
     if (m->e == ME_VEX) {
       if (icmp) est(m, x86_r_v_rm(b, op, vr(m, r), ra, rb));
@@ -497,7 +516,8 @@ static void e_step(Em *m, const MathStep *s) {
   }
   case MK_SEL: {
     if (!has(m, op)) return;
-    X86Reg xa = in_reg(m, s->a), xc = in_reg(m, s->c);
+    int km = m->kreg[root(m, s->a)];
+    X86Reg xa = km ? vr(m, 0) : in_reg(m, s->a), xc = in_reg(m, s->c);
     X86Opnd xb = in_rm(m, s->b);
     free_dying(m, s);
     int r = alloc_r(m);
@@ -506,8 +526,8 @@ static void e_step(Em *m, const MathStep *s) {
     } else {
       X86Op tok = row_op(m, s->op, 1);
       if (!has(m, tok)) return;
-      est(m, x86_r_rm(b, tok, x86_kreg(1), x86_oreg(xa)));
-      est(m, x86_r_v_rm(b, op, x86_masked(vr(m, r), 1, 0), xc, xb));
+      if (!km) est(m, x86_r_rm(b, tok, x86_kreg(1), x86_oreg(xa)));
+      est(m, x86_r_v_rm(b, op, x86_masked(vr(m, r), km ? km : 1, 0), xc, xb));
     }
     def(m, s->d, r);
     break;
@@ -541,6 +561,10 @@ static void save_all(Em *m) {
                     x86_r64(gprs[i])));
   if (J->mode == JIT_MODE_MASK_K)
     est(m, x86_rm_r(J->b, X86_kmovw_st, x86_omem(x86_mem(X86_RSP, J->gsave_slot + 64)), x86_kreg(7)));
+  for (int k = 2; k <= 6; k++) /* masks of later escapes */
+    if (m->kown[k] >= 0)
+      est(m, x86_rm_r(J->b, X86_kmovw_st, x86_omem(x86_mem(X86_RSP, J->gsave_slot + 64 + 2 * k)),
+                      x86_kreg(k)));
   est(m, x86_np(J->b, X86_vzeroupper));
 }
 
@@ -549,6 +573,10 @@ static void restore_all(Em *m) {
   static const int gprs[] = {X86_RAX, X86_RCX, X86_RDX, X86_RSI, X86_RDI, X86_R8, X86_R9, X86_R10};
   if (J->mode == JIT_MODE_MASK_K)
     est(m, x86_r_rm(J->b, X86_kmovw, x86_kreg(7), x86_omem(x86_mem(X86_RSP, J->gsave_slot + 64))));
+  for (int k = 2; k <= 6; k++)
+    if (m->kown[k] >= 0)
+      est(m, x86_r_rm(J->b, X86_kmovw, x86_kreg(k),
+                      x86_omem(x86_mem(X86_RSP, J->gsave_slot + 64 + 2 * k))));
   for (int i = 0; i < 8; i++)
     est(m, x86_r_rm(J->b, X86_mov, x86_r64(gprs[i]),
                     x86_omem(x86_mem(X86_RSP, J->gsave_slot + 8 * i))));
@@ -561,15 +589,16 @@ static void e_escape(Em *m, const MathStep *s, int rr) {
   Jit *J = m->J;
   X86Buf *b = J->b;
   int lanes = m->vb * 8 / (m->w == MW_64 ? 64 : 32), z = lw(m);
-  X86Reg mk = in_reg(m, s->a);
+  int km = m->kreg[root(m, s->a)];
+  X86Reg mk = km ? vr(m, 0) : in_reg(m, s->a);
   X86Op op = row_op(m, MOP_ESC, 0), op2 = row_op(m, MOP_ESC, 1);
   if (!has(m, op)) return;
   if (m->e == ME_VEX) {
     est(m, x86_r_rm(b, op, x86_r32(X86_R11), x86_oreg(mk)));
   } else {
     if (!has(m, op2)) return;
-    est(m, x86_r_rm(b, op, x86_kreg(1), x86_oreg(mk)));
-    est(m, x86_r_rm(b, op2, x86_r32(X86_R11), x86_oreg(x86_kreg(1))));
+    if (!km) est(m, x86_r_rm(b, op, x86_kreg(1), x86_oreg(mk)));
+    est(m, x86_r_rm(b, op2, x86_r32(X86_R11), x86_oreg(x86_kreg(km ? km : 1))));
   }
   int32_t skip = x86_label_new(b);
   est(m, x86_rm_r(b, X86_test, x86_oreg(x86_r64(X86_R11)), x86_r64(X86_R11)));
@@ -667,7 +696,10 @@ static int run_prog(Em *m, const int *usable, int xr, int yr, bool xborrow, bool
     m->inmem[v] = m->is_const[v] = false;
     m->alias[v] = (uint8_t)v;
     m->last[v] = -1;
+    m->konly[v] = false;
+    m->kreg[v] = 0;
   }
+  for (int k = 0; k < 8; k++) m->kown[k] = -1;
   for (int i = 0; i < p->nsteps; i++) {
     const MathStep *s = &p->steps[i];
     if (s->op == MOP_K || s->op == MOP_KB) {
@@ -689,6 +721,19 @@ static int run_prog(Em *m, const int *usable, int xr, int yr, bool xborrow, bool
         int v = root(m, ops[k]);
         if (m->last[v] < at) m->last[v] = (int16_t)at;
       }
+  }
+  /* compares only ever used as SEL's or ESC's mask (through MOV renames too) */
+  for (int i = 0; i < p->nsteps; i++)
+    if (math_rows[p->steps[i].op].kind == MK_CMP) m->konly[p->steps[i].d] = true;
+  for (int i = 0; i < p->nsteps; i++) {
+    const MathStep *s = &p->steps[i];
+    if (s->op == MOP_MOV) continue;
+    uint8_t ops[3] = {s->a, s->b, s->c};
+    for (int k = 0; k < 3; k++) {
+      if (ops[k] == MATH_V_NONE) continue;
+      bool as_mask = k == 0 && (s->op == MOP_SEL || s->op == MOP_ESC);
+      if (!as_mask) m->konly[root(m, ops[k])] = false;
+    }
   }
   if (esc) {
     m->last[MATH_V_X] = (int16_t)out_step;
