@@ -58,10 +58,6 @@ MP_MID(cos_f32, cos, BUD_FLOAT32, 1)
 MP_END(cos_f32, cos, BUD_FLOAT32, 1)
 #undef MP_NAME
 
-/* ---- double lanes (lanebits 64): float64 programs, and float32 ones computed in double ------ */
-#undef MP_LANE
-#define MP_LANE 64
-
 #define MP_NAME exp2_f32
 MP_BEGIN(exp2_f32, exp2, BUD_FLOAT32, 1)
 #define MP_PHASE 1
@@ -85,6 +81,10 @@ MP_MID(expm1_f32, expm1, BUD_FLOAT32, 1)
 #undef MP_PHASE
 MP_END(expm1_f32, expm1, BUD_FLOAT32, 1)
 #undef MP_NAME
+
+/* ---- double lanes (lanebits 64): float64 programs, and float32 ones computed in double ------ */
+#undef MP_LANE
+#define MP_LANE 64
 
 #define MP_NAME log2_f32
 MP_BEGIN(log2_f32, log2, BUD_FLOAT32, 1)
