@@ -397,8 +397,8 @@ static void lock3(Em *m, const MathStep *s) {
 
 /* Defines value d in register r (r taken over from whatever dying operand held it). */
 static void def(Em *m, int d, int r) {
-  for (int v = 0; v < MAXV; v++)
-    if (m->reg[v] == r && v != d) m->reg[v] = -1;
+  int old = m->owner[r]; /* a dying operand not yet released (the register is ours) */
+  if (old >= 0 && old < MAXV && old != d && m->reg[old] == r) m->reg[old] = -1;
   take(m, r, d);
   m->inmem[d] = false;
 }
