@@ -277,7 +277,11 @@ static void prog_costs(ProgBuild *b) {
  * time first, each to the least loaded lane (ties: the lower lane), deterministic. The batch
  * runs as one parallel job on k lanes when that is predicted faster than one after another:
  * max lane time + the machine's wake-up cost (the cost model's term for one more thread)
- * < the sum. Sets batch_threads and batch_lane on every member; b->batch_us[.] for explain. */
+ * < the sum, and the sum is at least PROG_BATCH_PAR_MIN_US: the calibrated wake-up is measured
+ * back to back (1.7 us here), but a worker idle for a while costs 35-50 us to wake on this KVM
+ * guest, so a batch must be worth more than that. Sets batch_threads and batch_lane on every
+ * member; b->batch_*_us[first member] for explain. */
+#define PROG_BATCH_PAR_MIN_US 50.0
 static void prog_batch_lanes(ProgBuild *b, int gi, int gj) {
   BudProgram *prog = b->prog;
   const RtMachine *m = rt_machine();
@@ -300,7 +304,7 @@ static void prog_batch_lanes(ProgBuild *b, int gi, int gj) {
   double par = 0;
   for (int l = 0; l < k; l++) par = load[l] > par ? load[l] : par;
   par += m->wake_us;
-  int threads = k > 1 && par < sum ? k : 1;
+  int threads = k > 1 && par < sum && sum >= PROG_BATCH_PAR_MIN_US ? k : 1;
   for (int h = gi; h < gj; h++) {
     prog->groups[h].batch_threads = (int16_t)threads;
     if (threads == 1) prog->groups[h].batch_lane = 0;
