@@ -2,11 +2,25 @@
 """gen_doc.py — writes the generated part of docs/math.md: max ULP per function x dtype x ISA
 path from the test output (tests/test_math.c), the exhaustive runs (tools/math/exhaustive.c) and
 the benchmark (bench/bench_math.c).
-  /usr/bin/python3 tools/math/gen_doc.py TEST_OUT BENCH_JSONL EXHAUSTIVE_JSONL...
+  /usr/bin/python3 tools/math/gen_doc.py [--keep docs/math.md] TEST_OUT BENCH_JSONL EXHAUSTIVE_JSONL...
+TEST_OUT: the output of tests/test_math.c, optionally followed by tests/test_math_f64.c's (its
+float64 rows, with more inputs, take precedence).
 EXHAUSTIVE_JSONL: output of build/math-exhaustive (float32 rows: all 2^32 inputs) and of
-build/math-exhaustive --f64 N (float64 rows); later files override earlier ones.
-Missing files are allowed (their cells say "-")."""
+build/math-exhaustive --f64 N (float64 rows), or of `make math-f64-long` (test_math_f64 with
+10^7 inputs: float64 rows); later files override earlier ones.
+Missing files are allowed (their cells say "-"); with --keep, a cell without new data keeps its
+value from that file's current table (e.g. speed figures measured on a quieter machine).""" 
 import json, re, sys
+
+keep = {}
+if len(sys.argv) > 2 and sys.argv[1] == "--keep":
+    with open(sys.argv[2]) as f:
+        for l in f.read().splitlines():
+            if l.startswith("| ") and not l.startswith("| function"):
+                c = [x.strip() for x in l.strip().strip("|").split("|")]
+                keep[c[0]] = c
+    del sys.argv[1:3]
+
 
 def lines(path):
     try:
@@ -20,6 +34,12 @@ for l in lines(sys.argv[1] if len(sys.argv) > 1 else ""):
     m = re.match(r"\s+(\w+)\s+(float32|float64) (program|libm)\s+max ([0-9.]+|inf) ULP over (\d+) inputs", l)
     if m:
         test[(m.group(1), m.group(2))] = (m.group(3), float(m.group(4)), int(m.group(5)))
+# tests/test_math_f64.c: "  tanh     float64 max 0.559 ULP over 1000087 inputs (...)"
+F64RE = r"\s+(\w+)\s+float64 max ([0-9.]+|inf) ULP over (\d+) inputs"
+for l in lines(sys.argv[1] if len(sys.argv) > 1 else ""):
+    m = re.match(F64RE, l)
+    if m:
+        test[(m.group(1), "float64")] = ("program", float(m.group(2)), int(m.group(3)))
 bench = {}
 for l in lines(sys.argv[2] if len(sys.argv) > 2 else ""):
     if l.startswith("{"):
@@ -31,6 +51,9 @@ for path in sys.argv[3:]:
         if l.startswith("{"):
             d = json.loads(l)
             exh[(d["fn"], d["dtype"])] = d
+        m = re.match(F64RE, l)
+        if m and int(m.group(3)) >= 10000000:
+            exh[(m.group(1), "float64")] = {"max_ulp": float(m.group(2))}
 
 fns = ["exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sin", "cos", "tan", "tanh",
        "sinh", "cosh", "arcsin", "arccos", "arctan", "arctan2", "arcsinh", "arccosh", "arctanh",
@@ -67,4 +90,8 @@ for f in fns:
             b = dict(b, bud_ns=None)
         cells.append(" / ".join(ns(b, k) for k in ("bud_ns", "libm_ns", "libmvec_avx2_ns",
                                                     "sleef_u10_avx2_ns")))
+    old = keep.get(f)
+    if old and len(old) == len(cells):
+        cells = [o if c.replace("-", "").replace("/", "").strip() == "" else c
+                 for c, o in zip(cells, old)]
     print("| " + " | ".join(cells) + " |")
