@@ -49,17 +49,28 @@ static double rnd_log(int lo, int hi, int sgn) {
 static long double ref(MathFn fn, double x, double y) {
   long double lx = x, ly = y;
   switch (fn) {
-  case MATH_tanh: return tanhl(lx);
-  case MATH_sinh: return sinhl(lx);
-  case MATH_cosh: return coshl(lx);
-  case MATH_arctan2: return atan2l(lx, ly);
-  case MATH_arcsinh: return asinhl(lx);
-  case MATH_arccosh: return acoshl(lx);
-  case MATH_arctanh: return atanhl(lx);
-  case MATH_pow: return powl(lx, ly);
-  case MATH_erf: return erfl(lx);
-  case MATH_sigmoid: return 1.0L / (1.0L + expl(-lx));
-  default: return NAN;
+  case MATH_tanh:
+    return tanhl(lx);
+  case MATH_sinh:
+    return sinhl(lx);
+  case MATH_cosh:
+    return coshl(lx);
+  case MATH_arctan2:
+    return atan2l(lx, ly);
+  case MATH_arcsinh:
+    return asinhl(lx);
+  case MATH_arccosh:
+    return acoshl(lx);
+  case MATH_arctanh:
+    return atanhl(lx);
+  case MATH_pow:
+    return powl(lx, ly);
+  case MATH_erf:
+    return erfl(lx);
+  case MATH_sigmoid:
+    return 1.0L / (1.0L + expl(-lx));
+  default:
+    return NAN;
   }
 }
 
@@ -72,17 +83,37 @@ static void draw(MathFn fn, int kind, double *x, double *y) {
   }
   double u = rnd_unit(), s = (rnd64() & 1) ? -1 : 1;
   switch (fn) {
-  case MATH_tanh: *x = kind == 1 ? s * 20 * u : rnd_log(-40, 5, 1); break;
-  case MATH_sinh: case MATH_cosh: *x = kind == 1 ? s * 712 * u : rnd_log(-40, 4, 1); break;
-  case MATH_sigmoid: *x = kind == 1 ? -750 + 790 * u : rnd_log(-40, 6, 1); break;
-  case MATH_erf: *x = kind == 1 ? s * 6.5 * u : rnd_log(-40, 3, 1); break;
-  case MATH_arcsinh: *x = kind == 1 ? s * 10 * u : rnd_log(-60, 60, 1); break;
-  case MATH_arccosh: *x = kind == 1 ? 1 + rnd_log(-50, 2, 0) : rnd_log(0, 100, 0); break;
-  case MATH_arctanh: *x = kind == 1 ? s * u : s * (1 - rnd_log(-53, -1, 0)); break;
-  case MATH_arctan2: *x = rnd_log(-30, 30, 1), *y = kind == 1 ? rnd_log(-30, 30, 1) : *x * (1 + s * rnd_log(-40, 0, 0)); break;
+  case MATH_tanh:
+    *x = kind == 1 ? s * 20 * u : rnd_log(-40, 5, 1);
+    break;
+  case MATH_sinh:
+  case MATH_cosh:
+    *x = kind == 1 ? s * 712 * u : rnd_log(-40, 4, 1);
+    break;
+  case MATH_sigmoid:
+    *x = kind == 1 ? -750 + 790 * u : rnd_log(-40, 6, 1);
+    break;
+  case MATH_erf:
+    *x = kind == 1 ? s * 6.5 * u : rnd_log(-40, 3, 1);
+    break;
+  case MATH_arcsinh:
+    *x = kind == 1 ? s * 10 * u : rnd_log(-60, 60, 1);
+    break;
+  case MATH_arccosh:
+    *x = kind == 1 ? 1 + rnd_log(-50, 2, 0) : rnd_log(0, 100, 0);
+    break;
+  case MATH_arctanh:
+    *x = kind == 1 ? s * u : s * (1 - rnd_log(-53, -1, 0));
+    break;
+  case MATH_arctan2:
+    *x = rnd_log(-30, 30, 1);
+    *y = kind == 1 ? rnd_log(-30, 30, 1) : *x * (1 + s * rnd_log(-40, 0, 0));
+    break;
   case MATH_pow:
-    if (kind == 1) *x = rnd_log(-20, 20, 0), *y = s * 40 * u;
-    else if (kind == 2) *x = 1 + s * rnd_log(-53, -1, 0), *y = s * rnd_log(0, 50, 0);
+    if (kind == 1)
+      *x = rnd_log(-20, 20, 0), *y = s * 40 * u;
+    else if (kind == 2)
+      *x = 1 + s * rnd_log(-53, -1, 0), *y = s * rnd_log(0, 50, 0);
     else { /* results near the overflow / underflow thresholds */
       *x = rnd_log(-8, 8, 0);
       double l2 = log2(*x);
@@ -90,21 +121,100 @@ static void draw(MathFn fn, int kind, double *x, double *y) {
       if (rnd64() & 1) *x = -*x, *y = rint(*y);
     }
     break;
-  default: *x = s * 10 * u; break;
+  default:
+    *x = s * 10 * u;
+    break;
   }
 }
 
 static const double special[] = {
-    0.0, -0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5, 3.0, -3.0, 10.0, -10.0, 0.1, 1e-300, -1e-300,
-    INFINITY, -INFINITY, NAN, DBL_MIN, -DBL_MIN, 0x1p-1074, -0x1p-1074, 0x1.fffffffffffffp-1023,
-    DBL_MAX, -DBL_MAX, DBL_EPSILON, 1.0 + DBL_EPSILON, 1.0 - DBL_EPSILON / 2, -1.0 - DBL_EPSILON,
-    -1.0 + DBL_EPSILON / 2, 0x1p-28, 0x1p-27, -0x1p-26, 0x1p28, 0x1p29, 22.0, 19.06, 20.0, 0.34657359,
-    0.3465735902799726, 0.84375, 1.25, 2.857142857142857, 5.9, 6.0, -6.0, 27.0, 37.0, 37.5, 40.0,
-    36.7368005696771, 709.782712893384, 709.7827128933841, 710.4758600739439, 710.475860073944,
-    -710.475860073944, 711.0, -708.3964185322641, -745.1332191019411, -745.1332191019412, -746.0,
-    1023.0, 1024.0, -1074.0, -1075.0, 1e22, 0.7, -0.7, 1.5, 4.5, 0.9999999999999999, 1.0000000000000002,
-    0x1.0000000000001p+0, 0x1.fffffffffffffp-1, 0x1.6a09e667f3bcdp-1, 0x1.6a09e667f3bcdp+0, 7.0,
-    100.0, 1e10, -1e10, 0x1p-537, 0x1p511, 0x1p512, 1e-320, 0.25, -0.25, 1.0 / 3,
+    0.0,
+    -0.0,
+    1.0,
+    -1.0,
+    2.0,
+    -2.0,
+    0.5,
+    -0.5,
+    3.0,
+    -3.0,
+    10.0,
+    -10.0,
+    0.1,
+    1e-300,
+    -1e-300,
+    INFINITY,
+    -INFINITY,
+    NAN,
+    DBL_MIN,
+    -DBL_MIN,
+    0x1p-1074,
+    -0x1p-1074,
+    0x1.fffffffffffffp-1023,
+    DBL_MAX,
+    -DBL_MAX,
+    DBL_EPSILON,
+    1.0 + DBL_EPSILON,
+    1.0 - DBL_EPSILON / 2,
+    -1.0 - DBL_EPSILON,
+    -1.0 + DBL_EPSILON / 2,
+    0x1p-28,
+    0x1p-27,
+    -0x1p-26,
+    0x1p28,
+    0x1p29,
+    22.0,
+    19.06,
+    20.0,
+    0.34657359,
+    0.3465735902799726,
+    0.84375,
+    1.25,
+    2.857142857142857,
+    5.9,
+    6.0,
+    -6.0,
+    27.0,
+    37.0,
+    37.5,
+    40.0,
+    36.7368005696771,
+    709.782712893384,
+    709.7827128933841,
+    710.4758600739439,
+    710.475860073944,
+    -710.475860073944,
+    711.0,
+    -708.3964185322641,
+    -745.1332191019411,
+    -745.1332191019412,
+    -746.0,
+    1023.0,
+    1024.0,
+    -1074.0,
+    -1075.0,
+    1e22,
+    0.7,
+    -0.7,
+    1.5,
+    4.5,
+    0.9999999999999999,
+    1.0000000000000002,
+    0x1.0000000000001p+0,
+    0x1.fffffffffffffp-1,
+    0x1.6a09e667f3bcdp-1,
+    0x1.6a09e667f3bcdp+0,
+    7.0,
+    100.0,
+    1e10,
+    -1e10,
+    0x1p-537,
+    0x1p511,
+    0x1p512,
+    1e-320,
+    0.25,
+    -0.25,
+    1.0 / 3,
 };
 
 typedef struct {
@@ -127,7 +237,8 @@ static void check_block(MathFn fn, const MathProg *p, const double *x, const dou
       acc->max_ulp = e, acc->wx = x[i], acc->wy = y[i], acc->wr = r[i], acc->wref = rf;
     double rr = (double)rf;
     if (special_block && (rr == 0 || isinf(rr) || isnan(rr)) &&
-        (isnan(rr) != isnan(r[i]) || (!isnan(rr) && (r[i] != rr || signbit(r[i]) != signbit(rr))))) {
+        (isnan(rr) != isnan(r[i]) ||
+         (!isnan(rr) && (r[i] != rr || signbit(r[i]) != signbit(rr))))) {
       if (acc->nspecial_bad++ < 8)
         fprintf(stderr, "  %s(%a, %a) = %a, want %a\n", math_fn_name(fn), x[i], y[i], r[i], rr);
     }
@@ -158,16 +269,19 @@ static void test_fn(MathFn fn, long n) {
   }
   for (long done = 0; done < n; done += CHUNK) {
     int m = (int)(n - done < CHUNK ? n - done : CHUNK);
-    for (int i = 0; i < m; i++) draw(fn, i % 4, &x[i], &y[i]);
+    for (int i = 0; i < m; i++)
+      draw(fn, i % 4, &x[i], &y[i]);
     check_block(fn, p, x, y, m, 0, &acc);
   }
-  printf("  %-8s float64 max %.3f ULP over %ld inputs (%ld special; worst %s(%a, %a) = %a, ref %La)\n",
-         math_fn_name(fn), acc.max_ulp, acc.n, nspec, math_fn_name(fn), acc.wx, acc.wy, acc.wr,
-         acc.wref);
+  printf(
+      "  %-8s float64 max %.3f ULP over %ld inputs (%ld special; worst %s(%a, %a) = %a, ref %La)\n",
+      math_fn_name(fn), acc.max_ulp, acc.n, nspec, math_fn_name(fn), acc.wx, acc.wy, acc.wr,
+      acc.wref);
   CHECK_MSG(acc.max_ulp <= 1.0, "%s float64: %.3f ULP", math_fn_name(fn), acc.max_ulp);
   CHECK_MSG(acc.nspecial_bad == 0, "%s float64: %ld special values differ", math_fn_name(fn),
             acc.nspecial_bad);
-  CHECK_MSG(acc.ntab_bad == 0, "%s float64: table vs C: %ld differ", math_fn_name(fn), acc.ntab_bad);
+  CHECK_MSG(acc.ntab_bad == 0, "%s float64: table vs C: %ld differ", math_fn_name(fn),
+            acc.ntab_bad);
 }
 
 /* The reference itself at hard inputs: exact values from Python's decimal module (120 digits,
@@ -205,8 +319,10 @@ static const struct {
     {MATH_arctanh, 0x1.fffffffffffffp-1, 0, "1.8714973875118523326509691663741853057076e+1"},
     {MATH_arctanh, -0x1.3a412e4d6525cp-1, 0, "-7.1496134690324947279428107729301284945884e-1"},
     {MATH_arctanh, 0x1.12e0be826d695p-30, 0, "1.0000000000000000626149247911131898147120e-9"},
-    {MATH_pow, -0x1.672f0b0dbdf01p-1, -0x1.f4p+10, "8.0636429158514498953726062409269004327711e+307"},
-    {MATH_pow, 0x1.7d4432dc77096p+1, 0x1.59e545539992fp+2, "3.6466119023795053370266791866107032644248e+2"},
+    {MATH_pow, -0x1.672f0b0dbdf01p-1, -0x1.f4p+10,
+     "8.0636429158514498953726062409269004327711e+307"},
+    {MATH_pow, 0x1.7d4432dc77096p+1, 0x1.59e545539992fp+2,
+     "3.6466119023795053370266791866107032644248e+2"},
     {MATH_pow, 0x1.0000000000001p+0, 0x1p+60, "1.5114276650040605851621698456854492145624e+111"},
     {MATH_pow, 0x1p-1, 0x1.0c8p+10, "4.9406564584124654417656879286822137236506e-324"},
     {MATH_pow, 0x1.4p+3, 0x1.341p+8, "1.1547819846894581796664828872955082815669e+308"},
@@ -215,7 +331,8 @@ static const struct {
     {MATH_erf, 0x1.4p+0, 0, "9.2290012825645823013652348119728114042360e-1"},
     {MATH_erf, 0x1.799999999999ap+2, 0, "9.9999999999999992809590216449522275143672e-1"},
     {MATH_erf, 0x1.b0p-1, 0, "7.6722566123234163345897816027413986045014e-1"},
-    {MATH_arctan2, -0x1.0092449d76e7p-425, 0x1.511cc9ad9d8ep+595, "-6.7738847476325016148415037259817165100693e-308"},
+    {MATH_arctan2, -0x1.0092449d76e7p-425, 0x1.511cc9ad9d8ep+595,
+     "-6.7738847476325016148415037259817165100693e-308"},
     {MATH_arctan2, 0x1p0, -0x1p0, "2.3561944901923449288469825374596271631479e+0"},
     {MATH_arctan2, 0x1.8p1, 0x1p2, "6.4350110879328438680280922871732263804151e-1"},
     {MATH_arctan2, 0x1.b7cdfd9d7bdbbp-34, -0x1p0, "3.1415926534897932384626433796366164859807e+0"},
@@ -241,13 +358,13 @@ int main(int argc, char **argv) {
   long n = MT_SAN ? 20000 : 1000000;
   test_reference();
   if (argc > 1) n = atol(argv[1]);
-  static const MathFn fns[] = {MATH_tanh,    MATH_sinh,    MATH_cosh,    MATH_sigmoid,
-                               MATH_arcsinh, MATH_arccosh, MATH_arctanh, MATH_pow,
-                               MATH_erf,     MATH_arctan2};
+  static const MathFn fns[] = {MATH_tanh,    MATH_sinh,    MATH_cosh, MATH_sigmoid, MATH_arcsinh,
+                               MATH_arccosh, MATH_arctanh, MATH_pow,  MATH_erf,     MATH_arctan2};
   for (size_t i = 0; i < BUD_ARRAY_LEN(fns); i++) {
     if (argc > 2) {
       int want = 0;
-      for (int a = 2; a < argc; a++) want |= !strcmp(argv[a], math_fn_name(fns[i]));
+      for (int a = 2; a < argc; a++)
+        want |= !strcmp(argv[a], math_fn_name(fns[i]));
       if (!want) continue;
     }
     test_fn(fns[i], n);

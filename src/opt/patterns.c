@@ -42,7 +42,9 @@ static int32_t pat_sigmoid_arg(const OptRewrite *rw, const IrNode *n) {
   if (!pat_is_one(rw, n->in[0], dt)) return -1;
   const IrNode *d = opt_rw_node(rw, n->in[1]);
   if (d->op != OP_add || d->dtype != dt) return -1;
-  int32_t e_id = pat_is_one(rw, d->in[0], dt) ? d->in[1] : pat_is_one(rw, d->in[1], dt) ? d->in[0] : -1;
+  int32_t e_id = pat_is_one(rw, d->in[0], dt)   ? d->in[1]
+                 : pat_is_one(rw, d->in[1], dt) ? d->in[0]
+                                                : -1;
   if (e_id < 0) return -1;
   const IrNode *e = opt_rw_node(rw, e_id);
   if (e->op != OP_exp || e->dtype != dt) return -1;
@@ -79,7 +81,8 @@ static int32_t pat_mul(OptRewrite *rw, const IrNode *like, int32_t a, int32_t b)
 
 static int32_t pat_visit(OptRewrite *rw, const IrNode *old) {
   IrNode n = *old;
-  for (int k = 0; k < n.nin; k++) n.in[k] = rw->map[n.in[k]];
+  for (int k = 0; k < n.nin; k++)
+    n.in[k] = rw->map[n.in[k]];
   int32_t x = pat_sigmoid_arg(rw, &n);
   if (x >= 0) {
     IrNode s = n;
