@@ -472,10 +472,18 @@ void rt_cost_plan(const RtMachine *m, int isa, const Plan *p, const Buffer *buff
   c->intensity = bytes > 0 ? c->flops / bytes : 0;
   double peak = rt_isa_peak(m, isa);
   c->compute_bound = c->flops / peak > bytes / m->bw1_gbs;
-  /* threads: minimise max(bytes/bw(k), flops/(peak k)) + wake-up */
+  /* threads: minimise max(bytes/bw(k), flops/(peak k)) + wake-up, at most one per
+   * RT_PAR_MIN_BYTES of work (the executor's floor) */
+  double work = bytes;
+  for (int i = 0; i < p->ninsts; i++)
+    if (p->insts[i].kind == LK_OP)
+      work += (double)n * ((op_info((Op)p->insts[i].op)->flags & F_TRANSC) ? RT_TRANSC_BYTES
+                                                                             : RT_OP_BYTES);
+  int kmax = 1 + (int)(work / RT_PAR_MIN_BYTES < RT_MAX_THREADS ? work / RT_PAR_MIN_BYTES
+                                                                 : RT_MAX_THREADS);
   int best = 1;
   double best_t = 0;
-  for (int k = 1; k <= m->nthreads; k++) {
+  for (int k = 1; k <= m->nthreads && k <= kmax; k++) {
     double tm = bytes / rt_bw(m, k), tc = c->flops / (peak * k);
     double t = (tm > tc ? tm : tc) / 1000.0;
     if (k > 1) t += m->wake_us * (m->nthreads > 1 ? (double)(k - 1) / (m->nthreads - 1) : 1);
@@ -518,6 +526,8 @@ void rt_cost_plan(const RtMachine *m, int isa, const Plan *p, const Buffer *buff
   }
   const char *thr_why = best > 1                   ? "threads pay off"
                         : m->nthreads == 1         ? "serial: one CPU"
+                        : kmax == 1                ? "serial: under the executor's floor of work "
+                                                     "per extra thread"
                         : tn >= c->t1_us * 0.97    ? "serial: memory-bound and the measured "
                                                      "bandwidth does not grow with threads"
                                                    : "serial: wake-up cost exceeds the gain";

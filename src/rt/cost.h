@@ -14,6 +14,12 @@
 
 #define RT_MACHINE_VERSION 3
 
+/* The executor's floor under thread advice (exec_fused.c): one more chunk needs this much work,
+ * counted as bytes moved plus RT_OP_BYTES per arithmetic op and RT_TRANSC_BYTES per
+ * transcendental, per element. The cost model caps its thread count by the same floor, so what
+ * explain shows is what runs. */
+enum { RT_PAR_MIN_BYTES = 1024 * 1024, RT_OP_BYTES = 2, RT_TRANSC_BYTES = 32 };
+
 enum { RT_ISA_VM, RT_ISA_SSE2, RT_ISA_AVX2, RT_ISA_AVX512, RT_NISA }; /* == X86Isa's order */
 
 typedef struct RtMachine {

@@ -25,6 +25,7 @@
  * Entry points: rt_run_fused, rt_run_batch, rt_program_release, rt_threads_free.
  */
 #include "rt/exec_int.h"
+#include "rt/cost.h"
 #include "rt/kernel.h"
 #include "rt/pool.h"
 #include "vm/vm.h"
@@ -41,7 +42,7 @@
  * and only break even around 0.5-1M floats (1.15-1.19x at 1M) under load; on an idle machine the
  * round trip alone puts the break-even near 1 MiB of traffic (in-cache JIT streams ~100 GB/s,
  * 5 us = 500 KB), hence 1 MiB. */
-enum { RT_PAR_MIN_BYTES = 1024 * 1024, RT_OP_BYTES = 2, RT_TRANSC_BYTES = 32 };
+/* (RT_PAR_MIN_BYTES, RT_OP_BYTES, RT_TRANSC_BYTES: rt/cost.h, shared with the cost model) */
 /* Chunk boundaries of flat element ranges are multiples of this many bytes of every operand. */
 enum { RT_CHUNK_ALIGN = 64 };
 /* Reduction partials on the stack for this many chunk x reduction pairs (else on the heap). */
