@@ -82,10 +82,6 @@ MP_MID(expm1_f32, expm1, BUD_FLOAT32, 1)
 MP_END(expm1_f32, expm1, BUD_FLOAT32, 1)
 #undef MP_NAME
 
-/* ---- double lanes (lanebits 64): float64 programs, and float32 ones computed in double ------ */
-#undef MP_LANE
-#define MP_LANE 64
-
 #define MP_NAME log2_f32
 MP_BEGIN(log2_f32, log2, BUD_FLOAT32, 1)
 #define MP_PHASE 1
@@ -121,6 +117,10 @@ MP_MID(log1p_f32, log1p, BUD_FLOAT32, 1)
 #undef MP_PHASE
 MP_END(log1p_f32, log1p, BUD_FLOAT32, 1)
 #undef MP_NAME
+
+/* ---- double lanes (lanebits 64): float64 programs, and float32 ones computed in double ------ */
+#undef MP_LANE
+#define MP_LANE 64
 
 #define MP_NAME tan_f32
 MP_BEGIN(tan_f32, tan, BUD_FLOAT32, 1)
