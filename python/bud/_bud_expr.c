@@ -470,12 +470,14 @@ static PyObject *fast_run(PyExpr *self, PyCtx *pc, PyObject *const *objs, PyObje
       return NULL;
     res = out;
     Py_INCREF(res);
-  } else {
-    res = py_new_result(r->out_dt[0], r->out_ndim[0], r->out_shape[0], false, &outs[0]);
   }
   *hit = true;
-  if (!res) return NULL;
-  r->refs++;
+  r->refs++; /* before anything that can run Python code (and so clear the slot) */
+  if (!out &&
+      !(res = py_new_result(r->out_dt[0], r->out_ndim[0], r->out_shape[0], false, &outs[0]))) {
+    py_prog_decref(r);
+    return NULL;
+  }
   BudStatus st = run_call(pc, r, n, ins, outs);
   if (st != BUD_OK) {
     py_raise(pc->ctx, st);
