@@ -306,6 +306,22 @@ static void test_shapes(void) {
       /* the broadcast operand: element 0 of a filled buffer (jit_diff.h's diff_plan) */
       diff_plan(&t, name, n, 0, (int)(n & 1), lay, NULL, true);
     }
+    /* 9 loaded values live across log2(a) and hypot(a, b0): few registers left (AVX2), so a
+     * float32 program on double lanes takes its inputs from the scratch */
+    tp_init(&t);
+    sa = tp_operand(&t, dt, false);
+    int sl[9];
+    for (int i = 0; i < 9; i++) sl[i] = tp_operand(&t, dt, false);
+    so = tp_operand(&t, dt, true);
+    int lv[9];
+    for (int i = 0; i < 9; i++) lv[i] = tp_load(&t, sl[i]);
+    a = tp_load(&t, sa);
+    int acc0 = tp_op(&t, OP_add, dt, 2, tp_op(&t, OP_log2, dt, 1, a, -1, -1),
+                     tp_op(&t, OP_hypot, dt, 2, a, lv[0], -1), -1);
+    for (int i = 0; i < 9; i++) acc0 = tp_op(&t, OP_add, dt, 2, acc0, lv[i], -1);
+    tp_store(&t, so, acc0);
+    snprintf(name, sizeof name, "log2(a) + hypot(a, b0) with 9 values live (%s)", dtype_info(dt)->name);
+    msizes(&t, name, true);
     /* 10 invariants pinned around tan(a): the program runs in the registers left */
     tp_init(&t);
     sa = tp_operand(&t, dt, false);

@@ -811,28 +811,52 @@ void jit_math_emit(Jit *J, const LInst *in, X86Reg d, const X86Reg *a) {
     if (!J->err) jit_mov(J, d, vr(&m, rr));
     return;
   }
-  /* float32 on 64-bit lanes: chunks of P floats widened from the scratch */
+  /* float32 on 64-bit lanes: chunks of P floats, each widened in registers (the upper one
+   * extracted first), run, rounded back; chunk 0's result waits in its register and the halves
+   * are joined by an insert (no trip through memory: a load spanning two stores would stall) */
   int vbs = J->L * 4;                 /* the float32 vector's bytes */
   int chunk = m.vb / 2;               /* bytes of P floats */
   int nch = (vbs + chunk - 1) / chunk;
-  for (int k = 0; k < nin; k++) jit_store(J, scratch(&m, MS_IN + 64 * k), a[k], vbs, 4);
-  for (int k = 0; k < nin; k++)
-    if (!live_src[k]) usable[a[k].num] = 1;
   X86Op cvt_in = m.e == ME_VEX ? X86_vcvtps2pd : X86_evcvtps2pd;
   X86Op cvt_out = m.e == ME_VEX ? X86_vcvtpd2ps : X86_evcvtpd2ps;
-  if (!has(&m, cvt_in) || !has(&m, cvt_out)) return;
+  X86Op ext = m.e == ME_VEX ? X86_vextractf128 : X86_evextractf64x4;
+  X86Op ins = m.e == ME_VEX ? X86_vinsertf128 : X86_evinsertf64x4;
+  if (!has(&m, cvt_in) || !has(&m, cvt_out) || (nch > 1 && (!has(&m, ext) || !has(&m, ins))))
+    return;
+  /* few registers to spare: the inputs wait in the scratch instead (converted from memory) */
+  int nfree = 0;
+  for (int r = 0; r < m.nr; r++) nfree += usable[r] && r != a[0].num && (nin < 2 || r != a[1].num);
+  bool in_mem = nch > 1 && nfree < 8;
+  for (int k = 0; k < nin; k++) {
+    if (in_mem) jit_store(J, scratch(&m, MS_IN + 64 * k), a[k], vbs, 4);
+    usable[a[k].num] = in_mem && !live_src[k]; /* else held until the last chunk */
+  }
+  int rr0 = -1;
   for (int h = 0; h < nch && !J->err; h++) {
     /* x (and y) into the first free registers */
-    int xr = -1, yr = -1;
+    int xy[2] = {-1, -1};
     for (int r = 0; r < m.nr; r++)
       if (usable[r]) {
-        if (xr < 0) xr = r;
-        else if (yr < 0 && nin > 1) yr = r;
+        if (xy[0] < 0) xy[0] = r;
+        else if (xy[1] < 0 && nin > 1) xy[1] = r;
       }
-    est(&m, x86_r_rm(J->b, cvt_in, vr(&m, xr), x86_omem(scratch(&m, MS_IN + h * chunk))));
-    if (nin > 1)
-      est(&m, x86_r_rm(J->b, cvt_in, vr(&m, yr), x86_omem(scratch(&m, MS_IN + 64 + h * chunk))));
-    int rr = run_prog(&m, usable, xr, yr, false, false);
+    for (int k = 0; k < nin; k++) {
+      X86Reg hx = jit_vreg(J, chunk, xy[k]); /* the P floats of chunk h */
+      if (in_mem) {
+        est(&m, x86_r_rm(J->b, cvt_in, vr(&m, xy[k]),
+                         x86_omem(scratch(&m, MS_IN + 64 * k + h * chunk))));
+      } else if (h == 0) {
+        est(&m, x86_r_rm(J->b, cvt_in, vr(&m, xy[k]), x86_oreg(jit_vreg(J, chunk, a[k].num))));
+      } else {
+        est(&m, x86_rm_r_i(J->b, ext, x86_oreg(hx), a[k], 1));
+        est(&m, x86_r_rm(J->b, cvt_in, vr(&m, xy[k]), x86_oreg(hx)));
+      }
+    }
+    if (h == nch - 1 && !in_mem) /* the inputs are read: their registers are free (not rr0's) */
+      for (int k = 0; k < nin; k++)
+        if (!live_src[k] && a[k].num != rr0) usable[a[k].num] = 1;
+    if (h == nch - 1 && rr0 < 0) usable[d.num] = 1;
+    int rr = run_prog(&m, usable, xy[0], xy[1], false, false);
     if (J->err) return;
     X86Reg half = jit_vreg(J, chunk, rr);
     est(&m, x86_r_rm(J->b, cvt_out, half, x86_oreg(vr(&m, rr))));
@@ -840,7 +864,11 @@ void jit_math_emit(Jit *J, const LInst *in, X86Reg d, const X86Reg *a) {
       jit_mov(J, d, half);
       return;
     }
-    jit_store(J, scratch(&m, MS_OUT + h * chunk), half, chunk, 4);
+    if (h == 0) {
+      rr0 = rr;
+      usable[rr0] = 0;
+    } else {
+      est(&m, x86_r_v_rm_i(J->b, ins, d, jit_vreg(J, vbs, rr0), x86_oreg(half), 1));
+    }
   }
-  jit_load(J, d, scratch(&m, MS_OUT), vbs, 4);
 }
