@@ -83,22 +83,28 @@ int main(void) {
     int sleeping = 0;
     for (int t = 0; t < 1000 && (sleeping = rt_pool_sleeping(p)) < 2; t++) usleep(1000);
     CHECK_EQ_INT(sleeping, 2);
+    /* a worker counts itself sleeping just before its futex call: give it a moment to enter */
     int nrun = 0;
-    DIR *d = opendir("/proc/self/task");
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-      if (e->d_name[0] == '.') continue;
-      char path[300], buf[512];
-      snprintf(path, sizeof path, "/proc/self/task/%s/stat", e->d_name);
-      FILE *f = fopen(path, "r");
-      if (!f) continue;
-      size_t n = fread(buf, 1, sizeof buf - 1, f);
-      fclose(f);
-      buf[n] = 0;
-      const char *rp = strrchr(buf, ')'); /* state follows the command name */
-      if (rp && rp[1] == ' ' && rp[2] == 'R') nrun++;
+    for (int t = 0; t < 1000; t++) {
+      nrun = 0;
+      DIR *d = opendir("/proc/self/task");
+      struct dirent *e;
+      while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char path[300], buf[512];
+        snprintf(path, sizeof path, "/proc/self/task/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = 0;
+        const char *rp = strrchr(buf, ')'); /* state follows the command name */
+        if (rp && rp[1] == ' ' && rp[2] == 'R') nrun++;
+      }
+      if (d) closedir(d);
+      if (nrun == 1) break;
+      usleep(1000);
     }
-    if (d) closedir(d);
     CHECK_EQ_INT(nrun, 1); /* this thread only */
   }
 
