@@ -18,15 +18,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* exec_fused.c's per-element work (RT_OP_BYTES, RT_TRANSC_BYTES; every operand counted, which
- * can only overstate it): a group under the executor's one-chunk threshold by this count runs in
- * one chunk there. Element-wise results do not depend on the chunk count, so there this only
- * keeps large runs parallel; groups with reductions (whose sums do depend on it) must stay a
- * margin LEAN_RED_MARGIN below it, in case those constants change. */
 /* Element-wise rows from this many elements on start with a call of their own up to a 64-byte
  * boundary of the output, so the main call's vector stores do not split cache lines (NumPy's
  * large arrays sit 16 bytes past a page). */
 enum { LEAN_ALIGN_MIN = 1024 };
+/* exec_fused.c's per-element work (RT_OP_BYTES, RT_TRANSC_BYTES; every operand counted, which
+ * can only overstate it): a group under the executor's one-chunk threshold by this count runs in
+ * one chunk there. Element-wise results do not depend on the chunk count, so there this only
+ * keeps large runs parallel; groups with reductions (whose sums do depend on it) must stay a
+ * margin LEAN_RED_MARGIN below it, in case those constants change. Temporaries the call keeps:
+ * at most LEAN_TEMP_MAX bytes (else the program takes the general path). */
 enum { LEAN_OP_BYTES = 2, LEAN_TRANSC_BYTES = 32, LEAN_RED_MARGIN = 4, LEAN_TEMP_MAX = 1 << 20 };
 #define LEAN_PAR_BYTES ((int64_t)1024 * 1024) /* exec_fused.c's RT_PAR_MIN_BYTES */
 
