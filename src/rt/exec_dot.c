@@ -6,6 +6,7 @@
  * order. Entry points: rt_dot_vec, rt_dot_nchunks.
  */
 #include "rt/exec_fast.h"
+#include "rt/cost.h"
 #include "rt/kernel.h"
 #include "rt/pool.h"
 #include "x86/cpu.h"
@@ -17,8 +18,9 @@ typedef float F32x16 __attribute__((vector_size(64)));
 typedef float F32x8 __attribute__((vector_size(32)));
 typedef double F64x8 __attribute__((vector_size(64)));
 
-/* Work per extra chunk, as the fused executor's RT_PAR_MIN_BYTES (exec_fused.c): 1 MiB read. */
-enum { RT_DOT_PAR_BYTES = 1024 * 1024 };
+/* Work per extra chunk, as the fused executor's RT_PAR_MIN_BYTES (exec_fused.c): 1 MiB read;
+ * and the least wake-up cost assumed for the roofline test (us). */
+enum { RT_DOT_PAR_BYTES = 1024 * 1024, RT_DOT_WAKE_US = 50 };
 
 /* Adds the 16 float lanes of v into the 8 double lanes of *d (lanes k and k + 8 into k). */
 #define DOT_FOLD16(d, v)                                                                           \
@@ -205,6 +207,16 @@ int rt_dot_nchunks(BudContext *ctx, int64_t n, int elsize) {
   int64_t k = 1 + bytes / min, blocks = (n + RT_DOT_BLOCK - 1) / RT_DOT_BLOCK;
   if (k > ctx->nthreads) k = ctx->nthreads;
   if (k > blocks) k = blocks;
+  if (k > 1 && ctx->par_min_bytes <= 0) {
+    /* the roofline, as the cost model does for fused groups: a dot streams its bytes; more
+     * chunks only when the machine's bandwidth on them beats one thread by more than the
+     * wake-up (at least RT_DOT_WAKE_US: a worker idle for a while wakes slowly on a VM) */
+    const RtMachine *m = rt_machine();
+    double wake = m->wake_us > RT_DOT_WAKE_US ? m->wake_us : RT_DOT_WAKE_US;
+    double t1 = (double)bytes / (m->bw1_gbs * 1e3);
+    double tk = (double)bytes / ((m->nthreads > 1 ? m->bwn_gbs : m->bw1_gbs) * 1e3) + wake;
+    if (!(tk < t1 * 0.97)) k = 1;
+  }
   return k < 1 ? 1 : (int)k;
 }
 
