@@ -118,6 +118,18 @@ MP_MID(log1p_f32, log1p, BUD_FLOAT32, 1)
 MP_END(log1p_f32, log1p, BUD_FLOAT32, 1)
 #undef MP_NAME
 
+#define MP_NAME sigmoid_f32
+MP_BEGIN(sigmoid_f32, sigmoid, BUD_FLOAT32, 1)
+#define MP_PHASE 1
+#include "math/p_sigmoid_f32.def"
+#undef MP_PHASE
+MP_MID(sigmoid_f32, sigmoid, BUD_FLOAT32, 1)
+#define MP_PHASE 2
+#include "math/p_sigmoid_f32.def"
+#undef MP_PHASE
+MP_END(sigmoid_f32, sigmoid, BUD_FLOAT32, 1)
+#undef MP_NAME
+
 /* ---- double lanes (lanebits 64): float64 programs, and float32 ones computed in double ------ */
 #undef MP_LANE
 #define MP_LANE 64
@@ -300,18 +312,6 @@ MP_MID(erf_f32, erf, BUD_FLOAT32, 1)
 #include "math/p_erf_f32.def"
 #undef MP_PHASE
 MP_END(erf_f32, erf, BUD_FLOAT32, 1)
-#undef MP_NAME
-
-#define MP_NAME sigmoid_f32
-MP_BEGIN(sigmoid_f32, sigmoid, BUD_FLOAT32, 1)
-#define MP_PHASE 1
-#include "math/p_sigmoid_f32.def"
-#undef MP_PHASE
-MP_MID(sigmoid_f32, sigmoid, BUD_FLOAT32, 1)
-#define MP_PHASE 2
-#include "math/p_sigmoid_f32.def"
-#undef MP_PHASE
-MP_END(sigmoid_f32, sigmoid, BUD_FLOAT32, 1)
 #undef MP_NAME
 
 #define MP_NAME exp_f64
