@@ -51,6 +51,8 @@ FITS = {
     "sinS": (sinS, 0.0, (math.pi / 4 + 0.01) ** 2, 3, ()),
     "cosC": (cosC, 0.0, (math.pi / 4 + 0.01) ** 2, 3, ()),
     "logP9": (logq, 1 / S2 - 1, S2 - 1, 9, ()),
+    "log2P9": (lambda f: logq(f) / LN2, 1 / S2 - 1, S2 - 1, 9, ()),
+    "log10P9": (lambda f: logq(f) / math.log(10), 1 / S2 - 1, S2 - 1, 9, ()),
     "logP10": (logq, 1 / S2 - 1, S2 - 1, 10, ()),
 }
 
