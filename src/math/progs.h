@@ -130,6 +130,18 @@ MP_MID(sigmoid_f32, sigmoid, BUD_FLOAT32, 1)
 MP_END(sigmoid_f32, sigmoid, BUD_FLOAT32, 1)
 #undef MP_NAME
 
+#define MP_NAME tanh_f32
+MP_BEGIN(tanh_f32, tanh, BUD_FLOAT32, 1)
+#define MP_PHASE 1
+#include "math/p_tanh_f32.def"
+#undef MP_PHASE
+MP_MID(tanh_f32, tanh, BUD_FLOAT32, 1)
+#define MP_PHASE 2
+#include "math/p_tanh_f32.def"
+#undef MP_PHASE
+MP_END(tanh_f32, tanh, BUD_FLOAT32, 1)
+#undef MP_NAME
+
 /* ---- double lanes (lanebits 64): float64 programs, and float32 ones computed in double ------ */
 #undef MP_LANE
 #define MP_LANE 64
@@ -144,18 +156,6 @@ MP_MID(tan_f32, tan, BUD_FLOAT32, 1)
 #include "math/p_tan_f32.def"
 #undef MP_PHASE
 MP_END(tan_f32, tan, BUD_FLOAT32, 1)
-#undef MP_NAME
-
-#define MP_NAME tanh_f32
-MP_BEGIN(tanh_f32, tanh, BUD_FLOAT32, 1)
-#define MP_PHASE 1
-#include "math/p_tanh_f32.def"
-#undef MP_PHASE
-MP_MID(tanh_f32, tanh, BUD_FLOAT32, 1)
-#define MP_PHASE 2
-#include "math/p_tanh_f32.def"
-#undef MP_PHASE
-MP_END(tanh_f32, tanh, BUD_FLOAT32, 1)
 #undef MP_NAME
 
 #define MP_NAME sinh_f32
