@@ -2,7 +2,8 @@
  * Bud's math_eval (the VM's C reading of the programs), glibc's scalar libm, glibc's libmvec AVX2
  * (_ZGVdN8v_expf, ...) and SLEEF's 1-ULP AVX2 functions (Sleef_expf8_u10avx2, ...), the last two
  * found with dlopen at run time (libmvec.so.1, libsleef.so.3; skipped with a note when missing).
- * One JSON line per (function, dtype), the median of 7 runs each. Then, for every function with a
+ * One JSON line per (function, dtype): three rounds of the four in turn, the median of the three
+ * medians of 7 runs (bud_lanebits: the program's lane width, 0 = libm). Then, for every function with a
  * program, one "math_jit" line per JIT path this CPU runs (avx2, avx512): the JIT kernel out =
  * fn(a[, b]) (the program inline, src/x86/jit_math.c) beside the VM's math_eval, measured
  * alternately in the same run. Run: build/.../bench/bench_math [jit] ("jit": only those lines) */
@@ -230,14 +231,25 @@ int main(int argc, char **argv) {
         bench_jit(&cm, fn, dbl, out, a, b);
         continue;
       }
-      int has_prog = math_prog(fn, dbl ? BUD_FLOAT64 : BUD_FLOAT32) != NULL;
-      double tb = timeit(run_bud, (void *)(intptr_t)(fn + 1), dbl, nin, out, a, b);
-      double tm = timeit(run_libm, pm, dbl, nin, out, a, b);
-      double tv = timeit(run_vec, pv, dbl, nin, out, a, b);
-      double ts = timeit(run_vec, ps, dbl, nin, out, a, b);
+      const MathProg *prog = math_prog(fn, dbl ? BUD_FLOAT64 : BUD_FLOAT32);
+      /* three rounds of Bud, libm, libmvec, SLEEF in turn (a noisy machine hits all alike);
+       * the median of the three medians of RUNS */
+      double rb[3], rm[3], rv[3], rs[3];
+      for (int r = 0; r < 3; r++) {
+        rb[r] = timeit(run_bud, (void *)(intptr_t)(fn + 1), dbl, nin, out, a, b);
+        rm[r] = timeit(run_libm, pm, dbl, nin, out, a, b);
+        rv[r] = timeit(run_vec, pv, dbl, nin, out, a, b);
+        rs[r] = timeit(run_vec, ps, dbl, nin, out, a, b);
+      }
+      qsort(rb, 3, sizeof rb[0], cmp_dbl);
+      qsort(rm, 3, sizeof rm[0], cmp_dbl);
+      qsort(rv, 3, sizeof rv[0], cmp_dbl);
+      qsort(rs, 3, sizeof rs[0], cmp_dbl);
+      double tb = rb[1], tm = rm[1], tv = rv[1], ts = rs[1];
       printf("{\"bench\": \"math\", \"fn\": \"%s\", \"dtype\": \"%s\", \"n\": %d, \"threads\": 1, "
-             "\"bud_impl\": \"%s\"",
-             math_fn_name(fn), dbl ? "float64" : "float32", N, has_prog ? "program" : "libm");
+             "\"bud_impl\": \"%s\", \"bud_lanebits\": %d",
+             math_fn_name(fn), dbl ? "float64" : "float32", N, prog ? "program" : "libm",
+             prog ? prog->lanebits : 0);
       jnum("bud_ns", tb);
       jnum("libm_ns", tm);
       jnum("libmvec_avx2_ns", tv);
