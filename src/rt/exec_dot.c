@@ -20,7 +20,7 @@ typedef double F64x8 __attribute__((vector_size(64)));
 
 /* Work per extra chunk, as the fused executor's RT_PAR_MIN_BYTES (exec_fused.c): 1 MiB read;
  * and the least wake-up cost assumed for the roofline test (us). */
-enum { RT_DOT_PAR_BYTES = 1024 * 1024, RT_DOT_WAKE_US = 50 };
+enum { RT_DOT_PAR_BYTES = 1024 * 1024, RT_DOT_WAKE_US = 200 };
 
 /* Adds the 16 float lanes of v into the 8 double lanes of *d (lanes k and k + 8 into k). */
 #define DOT_FOLD16(d, v)                                                                           \
@@ -210,7 +210,8 @@ int rt_dot_nchunks(BudContext *ctx, int64_t n, int elsize) {
   if (k > 1 && ctx->par_min_bytes <= 0) {
     /* the roofline, as the cost model does for fused groups: a dot streams its bytes; more
      * chunks only when the machine's bandwidth on them beats one thread by more than the
-     * wake-up (at least RT_DOT_WAKE_US: a worker idle for a while wakes slowly on a VM) */
+     * wake-up (at least RT_DOT_WAKE_US: in bench_py, beside NumPy/Numba/numexpr threads, 2 chunks
+     * took 740 us at 1M elements where one took 350-400 us) */
     const RtMachine *m = rt_machine();
     double wake = m->wake_us > RT_DOT_WAKE_US ? m->wake_us : RT_DOT_WAKE_US;
     double t1 = (double)bytes / (m->bw1_gbs * 1e3);
