@@ -142,6 +142,18 @@ MP_MID(tanh_f32, tanh, BUD_FLOAT32, 1)
 MP_END(tanh_f32, tanh, BUD_FLOAT32, 1)
 #undef MP_NAME
 
+#define MP_NAME cosh_f32
+MP_BEGIN(cosh_f32, cosh, BUD_FLOAT32, 1)
+#define MP_PHASE 1
+#include "math/p_cosh_f32.def"
+#undef MP_PHASE
+MP_MID(cosh_f32, cosh, BUD_FLOAT32, 1)
+#define MP_PHASE 2
+#include "math/p_cosh_f32.def"
+#undef MP_PHASE
+MP_END(cosh_f32, cosh, BUD_FLOAT32, 1)
+#undef MP_NAME
+
 /* ---- double lanes (lanebits 64): float64 programs, and float32 ones computed in double ------ */
 #undef MP_LANE
 #define MP_LANE 64
@@ -168,18 +180,6 @@ MP_MID(sinh_f32, sinh, BUD_FLOAT32, 1)
 #include "math/p_sinh_f32.def"
 #undef MP_PHASE
 MP_END(sinh_f32, sinh, BUD_FLOAT32, 1)
-#undef MP_NAME
-
-#define MP_NAME cosh_f32
-MP_BEGIN(cosh_f32, cosh, BUD_FLOAT32, 1)
-#define MP_PHASE 1
-#include "math/p_cosh_f32.def"
-#undef MP_PHASE
-MP_MID(cosh_f32, cosh, BUD_FLOAT32, 1)
-#define MP_PHASE 2
-#include "math/p_cosh_f32.def"
-#undef MP_PHASE
-MP_END(cosh_f32, cosh, BUD_FLOAT32, 1)
 #undef MP_NAME
 
 #define MP_NAME arcsin_f32
