@@ -154,6 +154,18 @@ MP_MID(cosh_f32, cosh, BUD_FLOAT32, 1)
 MP_END(cosh_f32, cosh, BUD_FLOAT32, 1)
 #undef MP_NAME
 
+#define MP_NAME sinh_f32
+MP_BEGIN(sinh_f32, sinh, BUD_FLOAT32, 1)
+#define MP_PHASE 1
+#include "math/p_sinh_f32.def"
+#undef MP_PHASE
+MP_MID(sinh_f32, sinh, BUD_FLOAT32, 1)
+#define MP_PHASE 2
+#include "math/p_sinh_f32.def"
+#undef MP_PHASE
+MP_END(sinh_f32, sinh, BUD_FLOAT32, 1)
+#undef MP_NAME
+
 /* ---- double lanes (lanebits 64): float64 programs, and float32 ones computed in double ------ */
 #undef MP_LANE
 #define MP_LANE 64
@@ -168,18 +180,6 @@ MP_MID(tan_f32, tan, BUD_FLOAT32, 1)
 #include "math/p_tan_f32.def"
 #undef MP_PHASE
 MP_END(tan_f32, tan, BUD_FLOAT32, 1)
-#undef MP_NAME
-
-#define MP_NAME sinh_f32
-MP_BEGIN(sinh_f32, sinh, BUD_FLOAT32, 1)
-#define MP_PHASE 1
-#include "math/p_sinh_f32.def"
-#undef MP_PHASE
-MP_MID(sinh_f32, sinh, BUD_FLOAT32, 1)
-#define MP_PHASE 2
-#include "math/p_sinh_f32.def"
-#undef MP_PHASE
-MP_END(sinh_f32, sinh, BUD_FLOAT32, 1)
 #undef MP_NAME
 
 #define MP_NAME arcsin_f32

@@ -42,6 +42,9 @@ def sinS(z):    # (sin(r) - r) / r^3, r = sqrt(z)
 def cosC(z):    # (cos(r) - 1 + r^2/2) / r^4
     return math.fsum((-1) ** n * z ** (n - 2) / math.factorial(2 * n) for n in range(2, 20))
 
+def sinhS(z):   # (sinh(a) - a) / a^3, a = sqrt(z)
+    return math.fsum(z ** (n - 1) / math.factorial(2 * n + 1) for n in range(1, 20))
+
 LN2 = math.log(2)
 S2 = math.sqrt(2)
 FITS = {
@@ -50,6 +53,7 @@ FITS = {
     "logP": (logq, 1 / S2 - 1, S2 - 1, 8, ()),
     "sinS": (sinS, 0.0, (math.pi / 4 + 0.01) ** 2, 3, ()),
     "cosC": (cosC, 0.0, (math.pi / 4 + 0.01) ** 2, 3, ()),
+    "sinhS": (sinhS, 0.0, 0.25, 3, ()),
     "logP9": (logq, 1 / S2 - 1, S2 - 1, 9, ()),
     "log2P9": (lambda f: logq(f) / LN2, 1 / S2 - 1, S2 - 1, 9, ()),
     "log10P9": (lambda f: logq(f) / math.log(10), 1 / S2 - 1, S2 - 1, 9, ()),
